@@ -1,0 +1,180 @@
+"""A real Apache Kafka broker (KRaft, one combined broker+controller on 127.0.0.1) from Maven Central's jars.
+
+The jars are resolved once with Maven (deploy/kafka/pom.xml) into a cache outside the work tree, keyed by version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from clinicflow.localinfra.ports import free_port
+
+POM = Path(__file__).resolve().parents[3] / "kafka" / "pom.xml"
+
+
+def kafka_version() -> str:
+    """The pinned Kafka version, read from the POM (the one place it is written)."""
+    return re.search(r"<kafka.version>([^<]+)</kafka.version>", POM.read_text()).group(1)
+
+
+def cache_dir() -> Path:
+    """Where resolved jars are kept between runs."""
+    base = Path(os.environ.get("CLINICFLOW_CACHE", Path.home() / ".cache" / "clinicflow"))
+    return base / f"kafka-{kafka_version()}"
+
+
+def resolve_jars() -> Path:
+    """The folder holding the broker's jars, resolving them with Maven the first time."""
+    libs = cache_dir() / "libs"
+    if (libs / ".complete").exists():
+        return libs
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="libs-", dir=cache_dir()))
+    command = [
+        "mvn", "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
+        "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+    ]
+    subprocess.run(command, check=True)
+    (staging / ".complete").touch()
+    shutil.rmtree(libs, ignore_errors=True)
+    staging.rename(libs)
+    return libs
+
+
+_LOG4J2 = """status = warn
+shutdownHook = disable
+appender.console.type = Console
+appender.console.name = console
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [kafka] %d{HH:mm:ss} %p %c{1} %m%n
+rootLogger.level = WARN
+rootLogger.appenderRefs = console
+rootLogger.appenderRef.console.ref = console
+logger.server.name = kafka.server.KafkaServer
+logger.server.level = INFO
+logger.raft.name = kafka.server.KafkaRaftServer
+logger.raft.level = INFO
+"""
+
+
+class LocalKafka:
+    """One KRaft broker in a temporary folder; ``start()`` returns once a metadata call succeeds."""
+
+    def __init__(self, *, port: int | None = None, data_dir: Path | None = None, heap: str = "512m") -> None:
+        self.port = port or free_port()
+        self.controller_port = free_port()
+        self._data_dir = data_dir
+        self._heap = heap
+        self._workdir: Path | None = None
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """Address for clients."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 90.0) -> float:
+        """Format storage, start the broker, wait until it answers; returns the seconds it took."""
+        started = time.monotonic()
+        self._workdir = Path(tempfile.mkdtemp(prefix="clinicflow-kafka-"))
+        data = self._data_dir or self._workdir / "data"
+        (self._workdir / "server.properties").write_text(self._server_properties(data))
+        (self._workdir / "log4j2.properties").write_text(_LOG4J2)
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "k" + cluster_id[1:] if cluster_id.startswith("-") else cluster_id
+        subprocess.run(
+            [*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id,
+             "-c", str(self._workdir / "server.properties"), "--ignore-formatted"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        self.resume(timeout=timeout)
+        return time.monotonic() - started
+
+    def resume(self, *, timeout: float = 90.0) -> None:
+        """Start the broker process (again, after :meth:`pause`) and wait until it answers."""
+        self._process = subprocess.Popen(
+            [*self._java(heap=True), "kafka.Kafka", str(self._workdir / "server.properties")],
+            start_new_session=True,
+        )
+        # A thread of its own, so this works whether or not the caller runs an event loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, self._wait_until_ready(timeout)).result()
+
+    def _java(self, *, heap: bool = False) -> list[str]:
+        memory = [f"-Xms256m", f"-Xmx{self._heap}", "-XX:+UseSerialGC"] if heap else []
+        logging = f"-Dlog4j2.configurationFile={self._workdir / 'log4j2.properties'}"
+        return ["java", logging, *memory, "-cp", f"{resolve_jars()}/*"]
+
+    def _server_properties(self, data: Path) -> str:
+        return "\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={data}",
+            "num.partitions=1",
+            "offsets.topic.num.partitions=1",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "log.cleaner.dedupe.buffer.size=4194304",
+            "auto.create.topics.enable=false",
+            "",
+        ])
+
+    async def _wait_until_ready(self, timeout: float) -> None:
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # refused connections are expected while it starts
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"Kafka exited with code {self._process.returncode} while starting")
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=3000)
+            try:
+                await admin.start()
+                await admin.describe_cluster()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"Kafka did not answer within {timeout:.0f}s") from None
+                await asyncio.sleep(0.3)
+            finally:
+                await admin.close()
+
+    def stop(self) -> None:
+        """Stop the broker and remove its folder."""
+        self.pause()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def pause(self) -> None:
+        """Stop the broker process (SIGTERM, then SIGKILL if it lingers) but keep its data for :meth:`resume`."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None

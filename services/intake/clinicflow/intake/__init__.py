@@ -1,0 +1,1 @@
+"""clinicflow intake service: Enquiries, identifiable details, call-backs, funding, assessment booking and erasure."""

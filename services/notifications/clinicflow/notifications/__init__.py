@@ -1,0 +1,1 @@
+"""clinicflow notifications service: Routing, channels, staff inbox, alert escalation and delivery audit."""

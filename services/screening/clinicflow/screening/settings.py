@@ -1,0 +1,15 @@
+"""Settings of the screening service (environment prefix ``SCREENING_``)."""
+
+from pydantic_settings import SettingsConfigDict
+
+from clinicflow.shared.settings import ServiceSettings
+
+
+class ScreeningSettings(ServiceSettings):
+    """What the screening service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SCREENING_")
+
+    service_name: str = "screening"
+    http_port: int = 8002
+    db_schema: str = "screening"

@@ -1,0 +1,1 @@
+"""clinicflow sessions service: Treatment courses, monitored dosing sessions, integration scheduling and progress."""

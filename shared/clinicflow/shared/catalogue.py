@@ -1,0 +1,320 @@
+"""The event catalogue: every event type on the clinicflow bus, its topic, producer and payload model.
+
+This module is the source of truth for the contract in PATHWAY.md. Topic = type + `.v1`; the key of every message
+is the pathway id (the envelope's subject). No payload here carries a name, contact detail, date of birth, free
+text or questionnaire answer, except the upstream web form, which only intake reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Concern = Literal["depression", "anxiety", "ptsd", "chronic_pain", "other"]
+ContactWindow = Literal["morning", "afternoon", "evening", "any"]
+Channel = Literal["web_form", "phone", "live_chat"]
+# Age bands split at 65 because age >= 65 changes screening (DOMAIN.md §3) and pre-dose BP limits (§4).
+AgeBand = Literal["18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+"]
+CallbackOutcome = Literal["reached", "no_answer", "voicemail", "wrong_number", "declined"]
+FundingRoute = Literal["self_funded", "insured"]
+CloseReason = Literal["declined", "unreachable", "not_suitable", "duplicate"]
+Instrument = Literal["phq9", "gad7", "pcl5", "pain_nrs"]
+MeasureContext = Literal["baseline", "pre_session", "follow_up"]
+ScreeningOutcome = Literal["eligible", "ineligible"]
+ProposedOutcome = Literal["eligible", "needs_review", "ineligible"]
+Severity = Literal["urgent", "high", "routine"]
+Route = Literal["iv", "im", "intranasal"]
+NotificationChannel = Literal["email", "chat", "sms", "inbox"]
+
+
+class Payload(BaseModel):
+    """Base of every payload: immutable, and tolerant of fields added later in the same version."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class WebFormEnquirySubmitted(Payload):
+    """The raw admissions form as an upstream web form emits it. Identifiable: intake alone reads it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    submission_id: str = Field(min_length=1, max_length=200, description="The form's own id for this submission.")
+    first_name: str = Field(description="Given name (identifiable).")
+    last_name: str = Field(description="Family name (identifiable).")
+    email: str | None = Field(None, description="Email address (identifiable).")
+    phone: str | None = Field(None, description="Phone number, any common format (identifiable).")
+    date_of_birth: str = Field(description="ISO date of birth (identifiable).")
+    concerns: list[str] = Field(description="What the person wants help with.")
+    story: str | None = Field(None, description="Free text in the person's words (identifiable).")
+    preferred_contact_window: str = Field(description="When the person prefers a call back.")
+    channel: str = Field("web_form", description="How the enquiry came in.")
+    consent_to_contact: bool = Field(description="The person agreed to be contacted.")
+    privacy_notice_version: str = Field(description="Version of the privacy notice the person saw.")
+
+
+class EnquiryReceived(Payload):
+    """A valid enquiry was accepted: the pathway starts."""
+
+    channel: Channel = Field(description="How the enquiry came in.")
+    concerns: list[Concern] = Field(description="Conditions the person asks about.")
+    age_band: AgeBand = Field(description="Age band at enquiry (never the date of birth).")
+    preferred_contact_window: ContactWindow = Field(description="When the person prefers a call back.")
+    consent_version: str = Field(description="Privacy notice version consented to.")
+    received_at: AwareDatetime = Field(description="When intake accepted the enquiry.")
+
+
+class EnquiryCallbackLogged(Payload):
+    """The contact centre logged a call-back attempt."""
+
+    attempt_number: int = Field(ge=1, description="1 for the first attempt.")
+    outcome: CallbackOutcome = Field(description="What happened on the call.")
+    next_attempt_due: AwareDatetime | None = Field(None, description="When to try again, if another attempt is due.")
+    logged_by: str = Field(description="Staff id of the caller.")
+
+
+class IntakeAssessmentBooked(Payload):
+    """A formal intake assessment was booked."""
+
+    assessment_at: AwareDatetime = Field(description="When the assessment takes place.")
+    clinician_id: str = Field(description="Staff id of the assessing clinician.")
+    funding_route: FundingRoute = Field(description="Self-funded or insured.")
+
+
+class EnquiryClosed(Payload):
+    """The enquiry was closed without (further) treatment."""
+
+    reason: CloseReason = Field(description="Why it was closed.")
+
+
+class EnquiryErased(Payload):
+    """The person's identifiers were erased on request; coded history remains."""
+
+
+class MeasureRecorded(Payload):
+    """A validated questionnaire was scored (answers never leave screening)."""
+
+    measure_id: uuid.UUID = Field(description="Id of the recorded measure.")
+    instrument: Instrument = Field(description="Which instrument.")
+    total: int = Field(ge=0, description="Total score.")
+    band: str = Field(description="Severity band of the total (DOMAIN.md §2).")
+    context: MeasureContext = Field(description="Baseline, pre-session or follow-up.")
+    flags: list[str] = Field(default_factory=list, description="Coded findings, e.g. `provisional_ptsd`.")
+    rule_set_version: str = Field(description="Version of the scoring rules that produced this.")
+
+
+class RiskFlagged(Payload):
+    """An urgent safety finding, e.g. a PHQ-9 item 9 answer of 1 or more."""
+
+    alert_id: uuid.UUID = Field(description="Id of the safety alert; acknowledgements name it.")
+    reason: str = Field(description="Coded reason, e.g. `phq9_item9_self_harm_thoughts`.")
+    severity: Severity = Field(description="How urgent.")
+    measure_id: uuid.UUID | None = Field(None, description="The measure that raised it, if any.")
+    rule_set_version: str = Field(description="Version of the rules that raised it.")
+
+
+class ScreeningCompleted(Payload):
+    """A doctor signed off the screening outcome."""
+
+    outcome: ScreeningOutcome = Field(description="The doctor's decision.")
+    proposed_outcome: ProposedOutcome = Field(description="What the rules proposed.")
+    contraindication_codes: list[str] = Field(description="Contraindication codes found (DOMAIN.md §3).")
+    overridden: bool = Field(description="The doctor decided against the proposal (with a recorded reason).")
+    signed_by: str = Field(description="Staff id of the signing doctor.")
+    baseline_totals: dict[str, int] = Field(description="Baseline total per instrument, e.g. {'phq9': 17}.")
+    indications: list[Concern] = Field(default_factory=list, description="Conditions to treat.")
+    age_band: AgeBand | None = Field(None, description="Age band, for age-aware dosing and BP limits.")
+    rule_set_version: str = Field(description="Version of the contraindication rules.")
+
+
+class CourseStarted(Payload):
+    """A treatment course was opened for an eligible client."""
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    planned_sessions: int = Field(ge=1, description="Planned dosing sessions (usually 6 to 8).")
+    indications: list[Concern] = Field(description="Conditions treated.")
+    baseline_phq9: int | None = Field(None, description="Baseline PHQ-9 total, when taken.")
+
+
+class SessionDeferred(Payload):
+    """A dosing session was deferred, e.g. for pre-dose blood pressure."""
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    session_id: uuid.UUID = Field(description="Id of the dosing session.")
+    reason_codes: list[str] = Field(description="Coded reasons, e.g. `pre_dose_bp_above_guide`.")
+    rule_set_version: str = Field(description="Version of the monitoring rules.")
+
+
+class VitalsAlerted(Payload):
+    """An in-session reading breached an alert threshold."""
+
+    alert_id: uuid.UUID = Field(description="Id of the safety alert; acknowledgements name it.")
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    session_id: uuid.UUID = Field(description="Id of the dosing session.")
+    breached: list[str] = Field(description="Breached thresholds, e.g. `systolic_above_180`.")
+    severity: Severity = Field(description="How urgent.")
+    rule_set_version: str = Field(description="Version of the monitoring rules.")
+
+
+class VitalsSummary(Payload):
+    """Extremes of the in-session vital signs."""
+
+    max_systolic: int | None = Field(None, description="Highest systolic BP, mmHg.")
+    max_diastolic: int | None = Field(None, description="Highest diastolic BP, mmHg.")
+    max_heart_rate: int | None = Field(None, description="Highest heart rate, bpm.")
+    min_heart_rate: int | None = Field(None, description="Lowest heart rate, bpm.")
+    min_spo2: int | None = Field(None, description="Lowest SpO2, %.")
+    readings: int = Field(0, description="Number of readings.")
+
+
+class SessionLogged(Payload):
+    """A dosing session ended with the client discharged."""
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    session_id: uuid.UUID = Field(description="Id of the dosing session.")
+    session_number: int = Field(ge=1, description="1 for the course's first session.")
+    route: Route = Field(description="IV, IM or intranasal.")
+    dose_mg: float = Field(description="Dose given, mg.")
+    dose_mg_per_kg: float | None = Field(None, description="Weight-based dose, mg/kg, when prescribed so.")
+    monitoring_minutes: int = Field(description="Minutes from dosing to discharge.")
+    vitals_summary: VitalsSummary = Field(description="Extremes of the session's vital signs.")
+    lowest_moaas: int | None = Field(None, description="Lowest MOAA/S sedation score (5 alert .. 0).")
+    peak_dissociation: int | None = Field(None, description="Highest CADSS-6 total.")
+    adverse_event_codes: list[str] = Field(default_factory=list, description="Coded adverse events.")
+    discharged_at: AwareDatetime = Field(description="When the client was discharged.")
+    rule_set_version: str = Field(description="Version of the monitoring rules.")
+
+
+class IntegrationDue(Payload):
+    """An integration-therapy session falls due after a dosing session."""
+
+    integration_id: uuid.UUID = Field(description="Id of the integration session.")
+    session_id: uuid.UUID = Field(description="The dosing session it follows.")
+    due_by: AwareDatetime = Field(description="When it should have happened by.")
+
+
+class IntegrationOverdue(Payload):
+    """An integration session was not completed in its window."""
+
+    integration_id: uuid.UUID = Field(description="Id of the integration session.")
+    session_id: uuid.UUID = Field(description="The dosing session it follows.")
+    overdue_since: AwareDatetime = Field(description="When the window closed.")
+
+
+class IntegrationCompleted(Payload):
+    """The therapist recorded the integration session."""
+
+    integration_id: uuid.UUID = Field(description="Id of the integration session.")
+    session_id: uuid.UUID = Field(description="The dosing session it follows.")
+    completed_by: str = Field(description="Staff id of the therapist.")
+
+
+class CourseProgressUpdated(Payload):
+    """A follow-up PHQ-9 changed the course's outcome figures (DOMAIN.md §2)."""
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    baseline_phq9: int = Field(description="The course's baseline PHQ-9 total.")
+    latest_phq9: int = Field(description="The latest PHQ-9 total.")
+    change_percent: float = Field(description="Change from baseline, % (negative is improvement).")
+    response: bool = Field(description="PHQ-9 reduced by 50 % or more from baseline.")
+    remission: bool = Field(description="PHQ-9 below 5.")
+
+
+class CourseCompleted(Payload):
+    """The last planned session and its integration are done."""
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    sessions_completed: int = Field(description="Dosing sessions logged.")
+    baseline_phq9: int | None = Field(None, description="Baseline PHQ-9 total.")
+    final_phq9: int | None = Field(None, description="Last PHQ-9 total.")
+    change_percent: float | None = Field(None, description="Change from baseline, %.")
+    response: bool | None = Field(None, description="Response at the end of the course.")
+    remission: bool | None = Field(None, description="Remission at the end of the course.")
+
+
+class AlertAcknowledged(Payload):
+    """A member of staff acknowledged an urgent alert."""
+
+    alert_id: uuid.UUID = Field(description="The alert acknowledged.")
+    acknowledged_by: str = Field(description="Staff id.")
+
+
+class NotificationSent(Payload):
+    """A notification was delivered (delivery audit)."""
+
+    notification_id: uuid.UUID = Field(description="Id of the delivery.")
+    source_event_id: uuid.UUID = Field(description="The event that caused it.")
+    channel: NotificationChannel = Field(description="Channel used.")
+    recipient_role: str = Field(description="Role of the recipient (never a name or address).")
+    attempt_count: int = Field(ge=1, description="Attempts it took.")
+
+
+class NotificationFailed(NotificationSent):
+    """A notification could not be delivered after the configured attempts."""
+
+    reason: str = Field(description="Coded reason for the failure.")
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event type: its name, the one service that produces it, and its payload model."""
+
+    type: str
+    producer: str
+    payload: type[Payload]
+    version: int = 1
+
+    @property
+    def topic(self) -> str:
+        """Kafka topic: type plus version."""
+        return f"{self.type}.v{self.version}"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        """Where messages on this topic that cannot be processed go."""
+        return f"{self.topic}.dlq"
+
+
+CATALOGUE: dict[str, EventSpec] = {
+    spec.type: spec
+    for spec in (
+        EventSpec("webform.enquiry.submitted", "webform", WebFormEnquirySubmitted),
+        EventSpec("enquiry.received", "intake", EnquiryReceived),
+        EventSpec("enquiry.callback.logged", "intake", EnquiryCallbackLogged),
+        EventSpec("intake.assessment.booked", "intake", IntakeAssessmentBooked),
+        EventSpec("enquiry.closed", "intake", EnquiryClosed),
+        EventSpec("enquiry.erased", "intake", EnquiryErased),
+        EventSpec("screening.measure.recorded", "screening", MeasureRecorded),
+        EventSpec("screening.risk.flagged", "screening", RiskFlagged),
+        EventSpec("screening.completed", "screening", ScreeningCompleted),
+        EventSpec("course.started", "sessions", CourseStarted),
+        EventSpec("session.deferred", "sessions", SessionDeferred),
+        EventSpec("session.vitals.alerted", "sessions", VitalsAlerted),
+        EventSpec("session.logged", "sessions", SessionLogged),
+        EventSpec("integration.due", "sessions", IntegrationDue),
+        EventSpec("integration.overdue", "sessions", IntegrationOverdue),
+        EventSpec("integration.completed", "sessions", IntegrationCompleted),
+        EventSpec("course.progress.updated", "sessions", CourseProgressUpdated),
+        EventSpec("course.completed", "sessions", CourseCompleted),
+        EventSpec("alert.acknowledged", "notifications", AlertAcknowledged),
+        EventSpec("notification.sent", "notifications", NotificationSent),
+        EventSpec("notification.failed", "notifications", NotificationFailed),
+    )
+}
+
+
+def spec_for(event_type: str) -> EventSpec:
+    """The catalogue entry for a type; ``KeyError`` for a type nobody declared."""
+    return CATALOGUE[event_type]
+
+
+def produced_by(service: str) -> list[EventSpec]:
+    """Event types a service publishes."""
+    return [spec for spec in CATALOGUE.values() if spec.producer == service]
+
+
+def all_topics() -> list[str]:
+    """Every topic and its dead-letter topic, for creating them up front."""
+    return [t for spec in CATALOGUE.values() for t in (spec.topic, spec.dead_letter_topic)]

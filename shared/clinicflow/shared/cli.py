@@ -1,0 +1,76 @@
+"""The ``clinicflow`` operator command: staff tokens for local runs, topics, dead letters, event schemas."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from clinicflow.shared.auth import ROLES, mint_token
+from clinicflow.shared.catalogue import all_topics
+from clinicflow.shared.kafka import ensure_topics, read_dead_letters, replay_dead_letter
+from clinicflow.shared.schemas import export_schemas
+from clinicflow.shared.settings import AuthSettings, KafkaSettings
+
+
+def _token(args: argparse.Namespace) -> None:
+    secret = AuthSettings().jwt_secret
+    if secret is None:
+        sys.exit("AUTH_JWT_SECRET is not set (make run prints it)")
+    print(mint_token(secret.get_secret_value(), staff_id=args.staff_id, roles=args.role))
+
+
+def _topics(_args: argparse.Namespace) -> None:
+    created = asyncio.run(ensure_topics(KafkaSettings(), all_topics()))
+    print(f"created {len(created)} topics" + "".join(f"\n  {t}" for t in created))
+
+
+def _dlq_list(args: argparse.Namespace) -> None:
+    letters = asyncio.run(read_dead_letters(KafkaSettings(), args.topic))
+    for letter in letters:
+        reason = letter.headers.get("dlq_reason", "?")
+        detail = letter.headers.get("dlq_detail", "")
+        source = f"{letter.headers.get('dlq_source_topic')}[{letter.headers.get('dlq_source_partition')}]" \
+                 f"@{letter.headers.get('dlq_source_offset')}"
+        print(f"{letter.partition}\t{letter.offset}\t{reason}\t{source}\t{detail}")
+    print(f"{len(letters)} dead letters in {args.topic}", file=sys.stderr)
+
+
+def _dlq_replay(args: argparse.Namespace) -> None:
+    source = asyncio.run(
+        replay_dead_letter(KafkaSettings(), args.topic, partition=args.partition, offset=args.offset)
+    )
+    print(f"replayed {args.topic}[{args.partition}]@{args.offset} to {source}")
+
+
+def _schemas(_args: argparse.Namespace) -> None:
+    for path in export_schemas():
+        print(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``clinicflow`` command."""
+    parser = argparse.ArgumentParser(prog="clinicflow", description=__doc__)
+    commands = parser.add_subparsers(required=True)
+
+    token = commands.add_parser("token", help="print a staff bearer token (HS256, AUTH_JWT_SECRET)")
+    token.add_argument("--role", action="append", required=True, choices=sorted(ROLES))
+    token.add_argument("--staff-id", required=True)
+    token.set_defaults(run=_token)
+
+    commands.add_parser("topics", help="create every topic and its dead-letter topic").set_defaults(run=_topics)
+
+    dlq = commands.add_parser("dlq", help="dead letters").add_subparsers(required=True)
+    dlq_list = dlq.add_parser("list", help="list a dead-letter topic (reasons, never bodies)")
+    dlq_list.add_argument("topic", help="e.g. enquiry.received.v1.dlq")
+    dlq_list.set_defaults(run=_dlq_list)
+    replay = dlq.add_parser("replay", help="publish one dead letter back to its source topic")
+    replay.add_argument("topic")
+    replay.add_argument("--partition", type=int, required=True)
+    replay.add_argument("--offset", type=int, required=True)
+    replay.set_defaults(run=_dlq_replay)
+
+    commands.add_parser("schemas", help="write the events' JSON Schemas to shared/").set_defaults(run=_schemas)
+
+    args = parser.parse_args(argv)
+    args.run(args)

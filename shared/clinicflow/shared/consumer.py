@@ -1,0 +1,227 @@
+"""Idempotent event consumption: parse, deduplicate (inbox), apply in one transaction, or dead-letter.
+
+One subscriber per service listens to every topic the service consumes and routes on the envelope's ``type``. For
+each message:
+- it cannot be parsed or validated, or its handler refuses it → the raw bytes go to ``<topic>.dlq`` with headers
+  saying why and where from, and the offset moves on;
+- the event id is already in the inbox → nothing happens again;
+- otherwise the inbox row and the handler's writes (and the events it causes, via the outbox) commit together;
+- a transient failure (database unreachable) is retried with backoff, then the message is re-delivered: the offset
+  is never committed past it (``AckPolicy.NACK_ON_ERROR``: commit after success, seek back after an error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel, ValidationError
+
+from clinicflow.shared.catalogue import CATALOGUE, EventSpec
+from clinicflow.shared.envelope import Envelope
+from clinicflow.shared.logs import bind_event_context, clear_event_context
+from clinicflow.shared.metrics import Metrics
+from clinicflow.shared.outbox import Outbox
+from clinicflow.shared.retry import DATABASE_ERRORS, Backoff
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event being handled, with its typed payload and the transaction to apply it in."""
+
+    envelope: Envelope
+    payload: BaseModel
+    connection: asyncpg.Connection
+
+    @property
+    def outbox(self) -> Outbox:
+        """Where the events this delivery causes go, in the same transaction."""
+        return Outbox(self.connection)
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+class Rejected(Exception):
+    """A handler refuses an event for good (it contradicts what this service knows): dead-letter it.
+
+    ``reason`` is a short code, never data from the event.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Poison(Exception):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+_RECORD_PROCESSED = """
+INSERT INTO processed_messages (consumer, event_id) VALUES ($1, $2)
+ON CONFLICT DO NOTHING
+RETURNING event_id"""
+
+
+class EventConsumer:
+    """Routes a service's incoming events to its handlers, exactly once in effect."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        broker: KafkaBroker,
+        metrics: Metrics,
+        handlers: Mapping[str, Handler],
+        retry_attempts: int = 5,
+        topic_prefix: str = "",
+    ) -> None:
+        self.service = service
+        self._pool = pool
+        self._broker = broker
+        self._metrics = metrics
+        self._handlers = dict(handlers)
+        self._retry_attempts = retry_attempts
+        self._topic_prefix = topic_prefix
+
+    @property
+    def group_id(self) -> str:
+        """The Kafka consumer group: one per service."""
+        return f"{self._topic_prefix}clinicflow-{self.service}"
+
+    @property
+    def topics(self) -> list[str]:
+        """Topics this consumer reads."""
+        return [self._topic_prefix + CATALOGUE[event_type].topic for event_type in self._handlers]
+
+    def subscribe(self, broker: KafkaBroker) -> None:
+        """Register the subscriber on ``broker`` (before it starts)."""
+
+        async def on_message(message: KafkaMessage) -> None:
+            await self.handle(message)
+
+        broker.subscriber(
+            *self.topics,
+            group_id=self.group_id,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            title=f"{self.service}-events",
+        )(on_message)
+
+    async def handle(self, message: KafkaMessage) -> None:
+        """Process one Kafka message; raises only for transient failures, so it is re-delivered."""
+        record = message.raw_message
+        try:
+            envelope, spec, payload = self._parse(record.topic, message.body)
+        except _Poison as poison:
+            await self._dead_letter(record, poison)
+            return
+        bind_event_context(
+            event_id=str(envelope.id),
+            event_type=envelope.type,
+            correlation_id=str(envelope.correlation_id),
+            pathway_id=str(envelope.subject),
+        )
+        try:
+            await self._apply_with_retries(envelope, spec, payload, record)
+        finally:
+            clear_event_context()
+
+    def _parse(self, topic: str, body: bytes) -> tuple[Envelope, EventSpec, BaseModel]:
+        try:
+            envelope = Envelope.from_bytes(body)
+        except ValidationError as exc:
+            raise _Poison("invalid_envelope", _describe(exc)) from None
+        spec = CATALOGUE.get(envelope.type)
+        if spec is None or self._topic_prefix + spec.topic != topic or envelope.type not in self._handlers:
+            raise _Poison("unexpected_event_type", f"type {envelope.type[:100]!r} on topic {topic}")
+        try:
+            payload = spec.payload.model_validate(envelope.data)
+        except ValidationError as exc:
+            raise _Poison("invalid_payload", _describe(exc, within="data")) from None
+        return envelope, spec, payload
+
+    async def _apply_with_retries(self, envelope: Envelope, spec: EventSpec, payload: BaseModel, record) -> None:  # noqa: ANN001
+        backoff = Backoff()
+        for attempt in range(1, self._retry_attempts + 1):
+            started = time.perf_counter()
+            try:
+                applied = await self._apply(envelope, payload)
+            except Rejected as exc:
+                await self._dead_letter(record, _Poison("rejected_by_handler", exc.reason), envelope)
+                return
+            except DATABASE_ERRORS as exc:
+                self._metrics.failed.labels(kind="transient").inc()
+                log.warning("transient failure handling event", error=type(exc).__name__, attempt=attempt)
+                if attempt == self._retry_attempts:
+                    raise  # not acknowledged: the broker hands it to us again
+                await asyncio.sleep(backoff.next())
+                continue
+            except Exception as exc:  # a defect or an unforeseen input: park it, keep the partition moving
+                self._metrics.failed.labels(kind="handler_error").inc()
+                # The stack without the exception's message: messages may quote identifiable input.
+                where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+                log.error("handler failed; dead-lettering the event", error=type(exc).__name__, where=where)
+                await self._dead_letter(record, _Poison("handler_error", type(exc).__name__), envelope)
+                return
+            self._metrics.handler_seconds.labels(type=envelope.type).observe(time.perf_counter() - started)
+            counter = self._metrics.consumed if applied else self._metrics.duplicates
+            counter.labels(type=envelope.type).inc()
+            log.info("event handled" if applied else "duplicate event skipped")
+            return
+
+    async def _apply(self, envelope: Envelope, payload: BaseModel) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval(_RECORD_PROCESSED, self.service, envelope.id) is None:
+                return False
+            await self._handlers[envelope.type](Delivery(envelope, payload, conn))
+            return True
+
+    async def _dead_letter(self, record, poison: _Poison, envelope: Envelope | None = None) -> None:  # noqa: ANN001
+        headers = {
+            DLQ_REASON: poison.reason,
+            DLQ_DETAIL: poison.detail[:500],
+            DLQ_SOURCE_TOPIC: record.topic,
+            DLQ_SOURCE_PARTITION: str(record.partition),
+            DLQ_SOURCE_OFFSET: str(record.offset),
+            DLQ_CONSUMER: self.group_id,
+            DLQ_FAILED_AT: datetime.now(UTC).isoformat(),
+        }
+        if envelope is not None:
+            headers[DLQ_EVENT_ID] = str(envelope.id)
+        await self._broker.publish(record.value, f"{record.topic}.dlq", key=record.key, headers=headers)
+        self._metrics.dead_lettered.labels(topic=record.topic).inc()
+        log.warning("message dead-lettered", reason=poison.reason, topic=record.topic, offset=record.offset)
+
+
+DLQ_REASON = "dlq_reason"
+DLQ_DETAIL = "dlq_detail"
+DLQ_SOURCE_TOPIC = "dlq_source_topic"
+DLQ_SOURCE_PARTITION = "dlq_source_partition"
+DLQ_SOURCE_OFFSET = "dlq_source_offset"
+DLQ_CONSUMER = "dlq_consumer"
+DLQ_FAILED_AT = "dlq_failed_at"
+DLQ_EVENT_ID = "dlq_event_id"
+
+
+def _describe(exc: ValidationError, *, within: str = "") -> str:
+    """Where and how validation failed, without the offending values (they may be identifiable)."""
+    return "; ".join(
+        f"{'.'.join(map(str, (within, *e['loc']) if within else e['loc'])) or '<root>'}: {e['type']}"
+        for e in exc.errors()[:10]
+    )

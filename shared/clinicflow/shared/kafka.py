@@ -1,0 +1,145 @@
+"""Kafka plumbing: the broker every service uses, explicit topic creation, and dead-letter inspection and replay."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from clinicflow.shared.settings import KafkaSettings
+
+
+def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext | None:
+    if settings.security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    return ssl.create_default_context(cafile=settings.ssl_cafile)
+
+
+def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
+    """FastStream's security object for the configured protocol (None for plain local runs)."""
+    context = _ssl_context(settings)
+    if not settings.security_protocol.startswith("SASL"):
+        return BaseSecurity(ssl_context=context, use_ssl=True) if context else None
+    kinds = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+    password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+    return kinds[settings.sasl_mechanism](
+        username=settings.sasl_username or "", password=password, ssl_context=context, use_ssl=context is not None
+    )
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Connection options for plain aiokafka clients (admin, operator tools)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+        "ssl_context": _ssl_context(settings),
+    }
+    if settings.security_protocol.startswith("SASL"):
+        options |= {
+            "sasl_mechanism": settings.sasl_mechanism,
+            "sasl_plain_username": settings.sasl_username,
+            "sasl_plain_password": settings.sasl_password.get_secret_value() if settings.sasl_password else None,
+        }
+    return options
+
+
+def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
+    """The service's broker: idempotent producer (which implies acks=all), topics never auto-created."""
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        allow_auto_create_topics=False,
+        security=broker_security(settings),
+        logger=None,
+    )
+
+
+async def ensure_topics(settings: KafkaSettings, topics: Iterable[str]) -> list[str]:
+    """Create the topics (named without the configured prefix) that do not exist yet; returns the ones created."""
+    topics = [settings.topic_prefix + t for t in topics]
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in dict.fromkeys(topics) if t not in existing]
+        if wanted:
+            new = [NewTopic(t, settings.topic_partitions, settings.topic_replication_factor) for t in wanted]
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass  # another instance created them first
+        return wanted
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One parked message: where it sits in the DLQ, and why it is there (never its body)."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: dict[str, str]
+    value: bytes
+
+
+async def read_dead_letters(settings: KafkaSettings, dlq_topic: str) -> list[DeadLetter]:
+    """Every message currently in a dead-letter topic, read without a consumer group (nothing is committed)."""
+    consumer = AIOKafkaConsumer(
+        dlq_topic, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", **client_options(settings)
+    )
+    await consumer.start()
+    try:
+        partitions = await _assigned(consumer)
+        ends = await consumer.end_offsets(partitions)
+        letters = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                letters.extend(
+                    DeadLetter(r.partition, r.offset, r.key, {k: v.decode() for k, v in r.headers}, r.value)
+                    for r in records
+                )
+        return sorted(letters, key=lambda d: (d.partition, d.offset))
+    finally:
+        await consumer.stop()
+
+
+async def _assigned(consumer: AIOKafkaConsumer, timeout: float = 10.0) -> list[TopicPartition]:
+    """The partitions a group-less consumer was given (all of its topic's), once metadata has arrived."""
+    for _ in range(int(timeout / 0.1)):
+        if consumer.assignment():
+            return sorted(consumer.assignment())
+        await asyncio.sleep(0.1)
+    return []
+
+
+REPLAYED_FROM = "dlq_replayed_from"
+
+
+async def replay_dead_letter(settings: KafkaSettings, dlq_topic: str, *, partition: int, offset: int) -> str:
+    """Publish one parked message back to the topic it came from (after a fix); returns that topic."""
+    letter = next(
+        (d for d in await read_dead_letters(settings, dlq_topic) if (d.partition, d.offset) == (partition, offset)),
+        None,
+    )
+    if letter is None:
+        raise LookupError(f"no dead letter at {dlq_topic}[{partition}]@{offset}")
+    source = letter.headers.get("dlq_source_topic") or dlq_topic.removesuffix(".dlq")
+    producer = AIOKafkaProducer(enable_idempotence=True, **client_options(settings))
+    await producer.start()
+    try:
+        headers = [(REPLAYED_FROM, f"{dlq_topic}[{partition}]@{offset}".encode())]
+        await producer.send_and_wait(source, letter.value, key=letter.key, headers=headers)
+    finally:
+        await producer.stop()
+    return source

@@ -1,0 +1,212 @@
+"""The runtime every service shares: one FastAPI app whose lifespan migrates the schema, opens the pool, creates
+topics, starts the Kafka broker (consumer) and the outbox relay, and serves health, readiness, metrics and AsyncAPI.
+
+A service's ``app.py`` describes itself with a :class:`ServiceDefinition` and calls :func:`build_app`; nothing is
+connected before the lifespan starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from clinicflow.shared.asyncapi import asyncapi_document
+from clinicflow.shared.auth import TokenVerifier
+from clinicflow.shared.catalogue import CATALOGUE, produced_by
+from clinicflow.shared.consumer import EventConsumer, Handler
+from clinicflow.shared.database import Migration, create_pool, migrate, platform_migrations
+from clinicflow.shared.kafka import create_broker, ensure_topics
+from clinicflow.shared.logs import configure_logging
+from clinicflow.shared.metrics import Metrics
+from clinicflow.shared.outbox import KafkaPublisher, OutboxRelay
+from clinicflow.shared.settings import ServiceSettings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceDefinition:
+    """Everything that makes one service different from another."""
+
+    settings: ServiceSettings
+    migrations: Sequence[Migration]
+    routers: Sequence[APIRouter] = ()
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    background: Sequence[Callable[[ServiceRuntime], asyncio.Future | asyncio.Task | object]] = ()
+    description: str = ""
+
+
+@dataclass
+class ServiceRuntime:
+    """What the running service holds; routes reach it through ``request.app.state.runtime``."""
+
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    broker: object
+    metrics: Metrics
+    clock: Clock
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    """FastAPI dependency: the running service's runtime."""
+    return request.app.state.runtime
+
+
+def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastAPI:
+    """The service's ASGI app; run it with uvicorn (see the service's ``__main__``)."""
+    settings = definition.settings
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        dsn = settings.database.url.get_secret_value()
+        await migrate(dsn, schema=settings.db_schema, migrations=[*platform_migrations(), *definition.migrations])
+        pool = await create_pool(
+            dsn,
+            schema=settings.db_schema,
+            min_size=settings.database.pool_min_size,
+            max_size=settings.database.pool_max_size,
+        )
+        broker = create_broker(settings.kafka, client_id=f"clinicflow-{settings.service_name}")
+        consumed = [CATALOGUE[t] for t in definition.handlers]
+        produced = produced_by(settings.service_name)
+        await ensure_topics(settings.kafka, [t for s in [*produced, *consumed] for t in (s.topic, s.dead_letter_topic)])
+        if definition.handlers:
+            EventConsumer(
+                service=settings.service_name,
+                pool=pool,
+                broker=broker,
+                metrics=metrics,
+                handlers=definition.handlers,
+                retry_attempts=settings.consumer_retry_attempts,
+                topic_prefix=settings.kafka.topic_prefix,
+            ).subscribe(broker)
+        await broker.start()
+        runtime = ServiceRuntime(settings=settings, pool=pool, broker=broker, metrics=metrics, clock=clock)
+        app.state.runtime = runtime
+        relay = OutboxRelay(
+            dsn=dsn,
+            pool=pool,
+            schema=settings.db_schema,
+            publisher=KafkaPublisher(broker),
+            metrics=metrics,
+            poll_seconds=settings.outbox_poll_seconds,
+            retention=timedelta(hours=settings.outbox_retention_hours),
+            inbox_retention=timedelta(hours=settings.inbox_retention_hours),
+            topic_prefix=settings.kafka.topic_prefix,
+        )
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(start(runtime)) for start in definition.background]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
+            await pool.close()
+
+    app = FastAPI(title=f"clinicflow {settings.service_name}", description=definition.description, lifespan=lifespan)
+    app.state.token_verifier = TokenVerifier(settings.auth)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(_operations_router(definition, metrics))
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def _operations_router(definition: ServiceDefinition, metrics: Metrics) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    name = definition.settings.service_name
+    document = asyncapi_document(name, consumes=list(definition.handlers), description=definition.description)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """The database and the Kafka broker both answer."""
+        runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
+        checks = {"database": False, "kafka": False}
+        if runtime is not None:
+            with contextlib.suppress(Exception):
+                checks["database"] = await asyncio.wait_for(runtime.pool.fetchval("SELECT true"), 2)
+            with contextlib.suppress(Exception):
+                checks["kafka"] = await runtime.broker.ping(timeout=2)
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def metrics_endpoint() -> PlainTextResponse:
+        """Prometheus metrics."""
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/asyncapi.json")
+    async def asyncapi() -> dict:
+        """AsyncAPI 3.0 document of the events this service publishes and consumes."""
+        return document
+
+    return router
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413 before the route reads them."""
+
+    def __init__(self, app, *, max_bytes: int) -> None:  # noqa: ANN001 - ASGI app
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - ASGI signature
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive():  # noqa: ANN202 - a body sent in chunks, without a declared length
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope, receive, send) -> None:  # noqa: ANN001
+        response = JSONResponse({"detail": f"request body is larger than {self.max_bytes} bytes"}, status_code=413)
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run the app with uvicorn on the configured address until SIGINT/SIGTERM."""
+    import uvicorn
+
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)

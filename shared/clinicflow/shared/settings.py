@@ -1,0 +1,84 @@
+"""Typed settings: infrastructure groups shared by every service, and the base each service's own class extends.
+
+Each group reads its own environment prefix (``KAFKA_``, ``DATABASE_``, ``AUTH_``); a service adds its own prefix for
+what is only its own (``INTAKE_HTTP_PORT``...). Required secrets have no default, so a missing one fails at start.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the Kafka cluster (PLAINTEXT locally, SASL_SSL on a real cluster)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    topic_prefix: str = Field("", description="Namespace for topics and groups on a shared cluster, e.g. `staging.`.")
+    topic_partitions: int = Field(3, ge=1, description="Partitions for topics this service creates.")
+    topic_replication_factor: int = Field(1, ge=1, description="3 on a production cluster.")
+
+
+class DatabaseSettings(BaseSettings):
+    """How to reach PostgreSQL; each service works in its own schema of it."""
+
+    model_config = SettingsConfigDict(env_prefix="DATABASE_")
+
+    url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+
+
+class AuthSettings(BaseSettings):
+    """How staff bearer tokens are verified: a shared HS256 key, or an identity provider's JWKS."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTH_")
+
+    jwt_secret: SecretStr | None = None
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AuthSettings:
+        if self.jwt_secret is None and self.jwks_url is None:
+            raise ValueError("set AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL: staff tokens cannot be verified without one")
+        return self
+
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; subclasses set ``env_prefix`` and defaults for name, port and schema."""
+
+    service_name: str
+    http_host: str = "127.0.0.1"
+    http_port: int
+    db_schema: str
+    log_level: str = "INFO"
+    outbox_poll_seconds: float = Field(2.0, gt=0, description="Safety-net poll when no NOTIFY arrives.")
+    outbox_retention_hours: float = Field(24.0 * 7, gt=0, description="How long sent outbox rows are kept.")
+    inbox_retention_hours: float = Field(24.0 * 30, gt=0, description="How long processed event ids are kept.")
+    consumer_retry_attempts: int = Field(5, ge=1, description="Tries for a transient failure before re-delivery.")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest HTTP request body accepted.")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @field_validator("db_schema")
+    @classmethod
+    def _plain_identifier(cls, value: str) -> str:
+        if not _SCHEMA_NAME.match(value):
+            raise ValueError("schema names are lower-case letters, digits and underscores")
+        return value

@@ -1,0 +1,109 @@
+"""Session fixtures: a real Kafka broker and a real PostgreSQL for the whole suite.
+
+Where they come from, in order: ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` pointing at running services; else
+testcontainers when a Docker engine answers; else local processes (Kafka's jars from Maven Central, Debian's
+PostgreSQL), which is what runs on machines without Docker. Integration tests are never skipped for want of them.
+Each test gets its own topic prefix, consumer groups and database schema, so nothing needs cleaning up.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import asyncpg
+import pytest
+
+from clinicflow.shared.database import create_pool, migrate, platform_migrations
+from clinicflow.shared.settings import AuthSettings, DatabaseSettings, KafkaSettings
+
+TEST_JWT_SECRET = "test-only-secret-not-for-any-real-deployment"
+
+
+class Pausable(Protocol):
+    """A piece of infrastructure a fault test can stop and start again."""
+
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+
+
+@dataclass
+class Infrastructure:
+    """Where the suite's broker and database are, and (when the suite started them) how to stop them."""
+
+    bootstrap_servers: str
+    dsn: str
+    kafka: Pausable | None = None
+    postgres: Pausable | None = None
+
+
+def _docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> Iterator[Infrastructure]:
+    """The broker and database for the whole session."""
+    bootstrap, dsn = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
+    if bootstrap and dsn:
+        yield Infrastructure(bootstrap, dsn)
+    elif _docker_engine_answers():
+        yield from _containers()
+    else:
+        from clinicflow.localinfra import local_infrastructure
+
+        with local_infrastructure(durable=False) as infra:
+            yield Infrastructure(infra.kafka.bootstrap_servers, infra.postgres.dsn, infra.kafka, infra.postgres)
+
+
+def _containers() -> Iterator[Infrastructure]:
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.postgres import PostgresContainer
+
+    # Same PostgreSQL major as Debian's on the CI machines; Confluent's image is what KafkaContainer drives.
+    with PostgresContainer("postgres:15") as postgres, KafkaContainer("confluentinc/cp-kafka:8.1.0").with_kraft() as kafka:
+        yield Infrastructure(kafka.get_bootstrap_server(), postgres.get_connection_url(driver=None))
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A name unique to this test, for its schema, topic prefix and consumer groups."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def kafka_settings(infrastructure: Infrastructure, namespace: str) -> KafkaSettings:
+    """Kafka settings whose topics and groups belong to this test alone."""
+    return KafkaSettings(
+        bootstrap_servers=infrastructure.bootstrap_servers, topic_prefix=f"{namespace}.", topic_partitions=3
+    )
+
+
+@pytest.fixture
+def database_settings(infrastructure: Infrastructure) -> DatabaseSettings:
+    """The suite's database."""
+    return DatabaseSettings(url=infrastructure.dsn)
+
+
+@pytest.fixture
+def auth_settings() -> AuthSettings:
+    """HS256 verification with the suite's key."""
+    return AuthSettings(jwt_secret=TEST_JWT_SECRET)
+
+
+@pytest.fixture
+async def pool(infrastructure: Infrastructure, namespace: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh schema with the platform's tables (outbox, inbox)."""
+    await migrate(infrastructure.dsn, schema=namespace, migrations=platform_migrations())
+    pool = await create_pool(infrastructure.dsn, schema=namespace)
+    yield pool
+    await pool.close()

@@ -1,0 +1,250 @@
+"""The shared event platform against the real Kafka broker and the real PostgreSQL: outbox, inbox, dead letters,
+migrations and the relay's behaviour through a broker outage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from clinicflow.shared.consumer import DLQ_REASON, DLQ_SOURCE_OFFSET, DLQ_SOURCE_TOPIC, Delivery
+from clinicflow.shared.database import Migration, migrate, platform_migrations
+from clinicflow.shared.envelope import Envelope
+from clinicflow.shared.kafka import ensure_topics, read_dead_letters, replay_dead_letter
+from clinicflow.shared.metrics import Metrics
+from clinicflow.shared.outbox import EVENT_ID_HEADER, KafkaPublisher, Outbox, OutboxRelay
+from tests.integration.platform_kit import (
+    TOPICS,
+    count_effects,
+    enquiry_received,
+    record_effect_and_close,
+    running_consumer,
+)
+from tests.support import eventually, read_topic, write_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def add_to_outbox(pool: asyncpg.Pool, *envelopes: Envelope) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        for envelope in envelopes:
+            await Outbox(conn).add(envelope)
+
+
+def relay_for(pool, kafka_settings, infrastructure, namespace, broker) -> OutboxRelay:  # noqa: ANN001
+    return OutboxRelay(
+        dsn=infrastructure.dsn,
+        pool=pool,
+        schema=namespace,
+        publisher=KafkaPublisher(broker, timeout_seconds=5),
+        metrics=Metrics(),
+        poll_seconds=0.5,
+        topic_prefix=kafka_settings.topic_prefix,
+    )
+
+
+async def test_outbox_event_reaches_kafka_with_its_envelope_key_and_id_header(
+    pool, kafka_settings, infrastructure, namespace
+):
+    event = enquiry_received()
+    await add_to_outbox(pool, event)
+    async with running_consumer(pool, kafka_settings) as running:
+        sent = await relay_for(pool, kafka_settings, infrastructure, namespace, running.broker).publish_pending()
+
+    records = await read_topic(kafka_settings, "enquiry.received.v1", at_least=1)
+    assert sent == 1
+    assert len(records) == 1
+    assert Envelope.from_bytes(records[0].value) == event
+    assert records[0].key == str(event.subject).encode()
+    assert dict(records[0].headers)[EVENT_ID_HEADER] == str(event.id).encode()
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_an_event_delivered_twice_is_applied_once(pool, kafka_settings):
+    event = enquiry_received()
+    async with running_consumer(pool, kafka_settings) as running:
+        await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes(), event.to_bytes()],
+                          key=str(event.subject).encode())
+        await eventually(lambda: running.metrics.duplicates.labels(type="enquiry.received")._value.get())
+
+    assert await count_effects(pool, event.id) == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'enquiry.closed'") == 1
+
+
+async def test_a_consumer_killed_between_database_commit_and_offset_commit_applies_nothing_twice(
+    pool, kafka_settings, infrastructure, namespace
+):
+    event = enquiry_received()
+    async with running_consumer(pool, kafka_settings):
+        pass  # creates the topics and the effects table
+    await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()], key=str(event.subject).encode())
+
+    crashed = subprocess.run(
+        [sys.executable, "-m", "tests.integration.crashing_consumer",
+         infrastructure.bootstrap_servers, kafka_settings.topic_prefix, infrastructure.dsn, namespace],
+        timeout=120, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+    )
+    assert crashed.returncode == 9  # it died right after its database commit
+    assert await count_effects(pool, event.id) == 1
+
+    async with running_consumer(pool, kafka_settings) as running:
+        # The offset was never committed, so the event comes again, and the inbox recognises it.
+        await eventually(lambda: running.metrics.duplicates.labels(type="enquiry.received")._value.get())
+    assert await count_effects(pool, event.id) == 1
+
+
+async def test_a_malformed_message_goes_to_the_dead_letter_topic_and_the_next_one_is_processed(
+    pool, kafka_settings
+):
+    pathway = uuid.uuid4()
+    good = enquiry_received(pathway)
+    wrong_payload = json.loads(enquiry_received(pathway).to_bytes())
+    wrong_payload["data"]["age_band"] = "17"
+    async with running_consumer(pool, kafka_settings) as running:
+        await write_topic(
+            kafka_settings,
+            "enquiry.received.v1",
+            [b"not json at all", json.dumps(wrong_payload).encode(), good.to_bytes()],
+            key=str(pathway).encode(),  # one key: one partition, so the good one waits behind the bad ones
+        )
+        await eventually(lambda: count_effects(pool, good.id))
+
+    letters = await read_dead_letters(kafka_settings, f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq")
+    assert [letter.headers[DLQ_REASON] for letter in letters] == ["invalid_envelope", "invalid_payload"]
+    assert letters[0].value == b"not json at all"
+    assert letters[0].key == str(pathway).encode()
+    assert letters[1].headers[DLQ_SOURCE_TOPIC] == f"{kafka_settings.topic_prefix}enquiry.received.v1"
+    assert letters[1].headers[DLQ_SOURCE_OFFSET] == "1"
+    assert "data.age_band: literal_error" in letters[1].headers["dlq_detail"]
+    assert "17" not in letters[1].headers["dlq_detail"]  # the offending value is never echoed
+
+
+async def test_a_dead_letter_replayed_after_a_fix_is_applied(pool, kafka_settings):
+    event = enquiry_received()
+    broken = True
+
+    async def handler_with_a_defect_until_fixed(delivery: Delivery) -> None:
+        if broken:
+            raise ValueError("defect")
+        await record_effect_and_close(delivery)
+
+    dlq = f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq"
+    async with running_consumer(pool, kafka_settings, handler_with_a_defect_until_fixed):
+        await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()], key=str(event.subject).encode())
+        letters = await eventually(lambda: read_dead_letters(kafka_settings, dlq))
+        assert letters[0].headers[DLQ_REASON] == "handler_error"
+        assert await count_effects(pool, event.id) == 0
+
+        broken = False
+        await replay_dead_letter(kafka_settings, dlq, partition=letters[0].partition, offset=letters[0].offset)
+        await eventually(lambda: count_effects(pool, event.id))
+
+
+async def test_a_transient_database_failure_is_retried_without_dead_lettering(pool, kafka_settings):
+    event = enquiry_received()
+    failures_left = 2
+
+    async def flaky_handler(delivery: Delivery) -> None:
+        nonlocal failures_left
+        if failures_left:
+            failures_left -= 1
+            raise asyncpg.ConnectionDoesNotExistError("connection lost")
+        await record_effect_and_close(delivery)
+
+    async with running_consumer(pool, kafka_settings, flaky_handler, retry_attempts=2) as running:
+        await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()], key=str(event.subject).encode())
+        await eventually(lambda: count_effects(pool, event.id))
+        assert running.metrics.failed.labels(kind="transient")._value.get() == 2
+
+    assert await count_effects(pool, event.id) == 1
+    dlq = f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq"
+    assert await read_dead_letters(kafka_settings, dlq) == []
+
+
+async def test_the_relay_holds_events_through_a_broker_outage_and_delivers_them_in_order_per_pathway(
+    pool, kafka_settings, infrastructure, namespace
+):
+    if infrastructure.kafka is None:
+        pytest.skip("the broker is external to this run (KAFKA_BOOTSTRAP_SERVERS), so the test cannot stop it")
+    pathways = [uuid.uuid4() for _ in range(3)]
+    before = [enquiry_received(pathways[i % 3]) for i in range(6)]
+    during = [enquiry_received(pathways[i % 3]) for i in range(12)]
+    await ensure_topics(kafka_settings, TOPICS)
+    async with running_consumer(pool, kafka_settings) as running:
+        relay = relay_for(pool, kafka_settings, infrastructure, namespace, running.broker)
+        task = asyncio.create_task(relay.run())
+        try:
+            await add_to_outbox(pool, *before)
+            await eventually(lambda: _unsent(pool, 0))
+            await asyncio.to_thread(infrastructure.kafka.pause)
+            for event in during:
+                await add_to_outbox(pool, event)
+            await asyncio.sleep(3)
+            assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == len(during)
+            await asyncio.to_thread(infrastructure.kafka.resume)
+            await eventually(lambda: _unsent(pool, 0), timeout=90)
+        finally:
+            task.cancel()
+
+    records = await read_topic(kafka_settings, "enquiry.received.v1", at_least=len(before) + len(during))
+    seen: dict[bytes, list[uuid.UUID]] = defaultdict(list)
+    for record in records:
+        event_id = Envelope.from_bytes(record.value).id
+        if event_id not in seen[record.key]:
+            seen[record.key].append(event_id)
+    for pathway in pathways:
+        expected = [e.id for e in [*before, *during] if e.subject == pathway]
+        assert seen[str(pathway).encode()] == expected
+
+
+async def _unsent(pool: asyncpg.Pool, expected: int) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == expected
+
+
+async def test_only_one_relay_leads_and_each_event_is_published_once(pool, kafka_settings, infrastructure, namespace):
+    events = [enquiry_received() for _ in range(20)]
+    async with running_consumer(pool, kafka_settings) as running:
+        relays = [relay_for(pool, kafka_settings, infrastructure, namespace, running.broker) for _ in range(2)]
+        tasks = [asyncio.create_task(r.run()) for r in relays]
+        try:
+            for event in events:
+                await add_to_outbox(pool, event)
+            await eventually(lambda: _unsent(pool, 0))
+        finally:
+            for task in tasks:
+                task.cancel()
+    records = await read_topic(kafka_settings, "enquiry.received.v1", at_least=len(events))
+    assert sorted(Envelope.from_bytes(r.value).id for r in records) == sorted(e.id for e in events)
+
+
+async def test_sent_outbox_rows_are_pruned_after_their_retention(pool, kafka_settings, infrastructure, namespace):
+    await add_to_outbox(pool, enquiry_received(), enquiry_received())
+    await pool.execute("UPDATE outbox SET published_at = now() - interval '2 days' WHERE seq = (SELECT min(seq) FROM outbox)")
+    relay = OutboxRelay(dsn=infrastructure.dsn, pool=pool, schema=namespace, publisher=None, metrics=Metrics(),
+                        retention=timedelta(days=1))
+    assert await relay.prune() == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_two_instances_starting_at_once_migrate_once(infrastructure, namespace):
+    service_migration = Migration("svc", 1, "0001_things.sql", "CREATE TABLE things (id int PRIMARY KEY)")
+    migrations = [*platform_migrations(), service_migration]
+    first, second = await asyncio.gather(
+        migrate(infrastructure.dsn, schema=namespace, migrations=migrations),
+        migrate(infrastructure.dsn, schema=namespace, migrations=migrations),
+    )
+    assert sorted([first, second], key=len) == [[], ["platform/0001_outbox_and_inbox.sql", "svc/0001_things.sql"]]
+    conn = await asyncpg.connect(infrastructure.dsn)
+    try:
+        rows = await conn.fetch(f'SELECT source, version FROM "{namespace}".schema_migrations ORDER BY source')
+    finally:
+        await conn.close()
+    assert [tuple(r) for r in rows] == [("platform", 1), ("svc", 1)]

@@ -1,0 +1,70 @@
+"""Helpers the tests share: reading and writing real Kafka topics, and waiting for a condition."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from clinicflow.shared.settings import KafkaSettings
+
+T = TypeVar("T")
+
+
+async def read_topic(
+    settings: KafkaSettings, topic: str, *, at_least: int, timeout: float = 30.0
+) -> list[ConsumerRecord]:
+    """Every record on ``topic`` (prefixed per test) from the beginning, once at least ``at_least`` have come."""
+    consumer = AIOKafkaConsumer(
+        settings.topic_prefix + topic,
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < at_least and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+        # A short grace period reveals any record beyond the ones expected (duplicates).
+        for partition_records in (await consumer.getmany(timeout_ms=1000)).values():
+            records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def write_topic(
+    settings: KafkaSettings, topic: str, values: list[bytes], *, key: bytes | None = None
+) -> None:
+    """Produce raw values to ``topic`` (prefixed per test), in order, with one key."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, enable_idempotence=True)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(settings.topic_prefix + topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T] | T], *, timeout: float = 30.0, interval: float = 0.2
+) -> T:
+    """Poll ``check`` (sync or async) until it returns something truthy; fail with its last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        await asyncio.sleep(interval)
