@@ -181,28 +181,27 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
-        received = 0
+        received, refused = 0, False
 
         async def counting_receive():  # noqa: ANN202 - a body sent in chunks, without a declared length
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _BodyTooLarge
+            if received > self.max_bytes and not refused:
+                refused = True
+                await self._too_large(scope, receive, send)
+                return {"type": "http.disconnect"}  # the route stops reading; its own answer is dropped
             return message
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await self._too_large(scope, receive, send)
+        async def send_unless_refused(message) -> None:  # noqa: ANN001
+            if not refused:
+                await send(message)
+
+        await self.app(scope, counting_receive, send_unless_refused)
 
     async def _too_large(self, scope, receive, send) -> None:  # noqa: ANN001
         response = JSONResponse({"detail": f"request body is larger than {self.max_bytes} bytes"}, status_code=413)
         await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
