@@ -1,0 +1,154 @@
+"""``python -m clinicflow.localinfra run``: the whole system on this machine, without Docker.
+
+Starts PostgreSQL and Kafka, creates every topic, starts the four services as separate processes with their logs
+prefixed, prints where everything is, and stops it all (services, broker, database) on Ctrl-C or SIGTERM.
+``python -m clinicflow.localinfra infra`` starts only Kafka and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from clinicflow.localinfra import local_infrastructure
+from clinicflow.localinfra.ports import free_port, port_is_free
+
+SERVICES = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004}
+RUN_DIR = Path(".run")
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(*_args: object) -> None:
+    raise _Stop
+
+
+def _port(preferred: int) -> int:
+    return preferred if port_is_free(preferred) else free_port()
+
+
+def _stream(prefix: str, process: subprocess.Popen) -> None:
+    for line in process.stdout:
+        sys.stdout.write(f"{prefix:<14}| {line}")
+        sys.stdout.flush()
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
+    processes = {}
+    for name in SERVICES:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"clinicflow.{name}"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        threading.Thread(target=_stream, args=(name, process), daemon=True).start()
+        processes[name] = process
+    return processes
+
+
+def _wait_ready(ports: dict[str, int], processes: dict[str, subprocess.Popen], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = dict(ports)
+    while waiting:
+        for name, port in list(waiting.items()):
+            if processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited with code {processes[name].returncode} while starting")
+            if _ready(f"http://127.0.0.1:{port}/readyz"):
+                del waiting[name]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(waiting)}")
+        time.sleep(0.5)
+
+
+def _stop_services(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(with_services: bool) -> None:
+    """Start everything and block until Ctrl-C or SIGTERM, then stop everything (services before infrastructure)."""
+    signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        with local_infrastructure(kafka_port=_port(9092), postgres_port=_port(5432)) as infra:
+            env = {
+                **os.environ,
+                "KAFKA_BOOTSTRAP_SERVERS": infra.kafka.bootstrap_servers,
+                "DATABASE_URL": infra.postgres.dsn,
+                "AUTH_JWT_SECRET": os.environ.get("AUTH_JWT_SECRET") or secrets.token_urlsafe(32),
+            }
+            _write_env_file(env)
+            _create_topics(infra.kafka.bootstrap_servers)
+            processes: dict[str, subprocess.Popen] = {}
+            try:
+                if with_services:
+                    ports = {n: int(env.get(f"{n.upper()}_HTTP_PORT", default)) for n, default in SERVICES.items()}
+                    processes = _start_services(env)
+                    _wait_ready(ports, processes)
+                    _print_where(ports)
+                print("all services ready" if with_services else "infrastructure ready",
+                      "- Ctrl-C stops everything", flush=True)
+                while all(p.poll() is None for p in processes.values()):
+                    time.sleep(0.5)
+                print("a service exited; stopping everything", flush=True)
+            finally:
+                _stop_services(processes)
+    except (KeyboardInterrupt, _Stop):
+        print("\nstopped", flush=True)
+
+
+def _create_topics(bootstrap_servers: str) -> None:
+    from clinicflow.shared.catalogue import all_topics
+    from clinicflow.shared.kafka import ensure_topics
+    from clinicflow.shared.settings import KafkaSettings
+
+    asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=bootstrap_servers), all_topics()))
+
+
+def _write_env_file(env: dict[str, str]) -> None:
+    RUN_DIR.mkdir(exist_ok=True)
+    keys = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "AUTH_JWT_SECRET")
+    (RUN_DIR / "local.env").write_text("".join(f"export {k}={env[k]}\n" for k in keys))
+    print(f"environment for operator commands: source {RUN_DIR / 'local.env'}", flush=True)
+
+
+def _print_where(ports: dict[str, int]) -> None:
+    for name, port in ports.items():
+        base = f"http://127.0.0.1:{port}"
+        print(f"{name:<14} {base}  docs {base}/docs  events {base}/asyncapi.json", flush=True)
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(prog="python -m clinicflow.localinfra", description=__doc__)
+    parser.add_argument("what", choices=["run", "infra"], help="run: everything; infra: Kafka and PostgreSQL only")
+    args = parser.parse_args()
+    run(with_services=args.what == "run")
+
+
+if __name__ == "__main__":
+    main()

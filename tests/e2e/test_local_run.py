@@ -1,0 +1,69 @@
+"""`make run`'s runner brings up Kafka, PostgreSQL and the four services as separate processes, serves /readyz on
+each, and on Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clinicflow.localinfra.ports import free_port
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("intake", "screening", "sessions", "notifications")
+
+
+def processes_marked(marker: str) -> list[int]:
+    """Pids of live processes whose environment carries ``marker``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (proc / "environ").read_bytes():
+                status = (proc / "status").read_text()
+                if "State:\tZ" not in status:
+                    found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_the_runner_starts_every_service_ready_and_stops_everything_on_ctrl_c(tmp_path):
+    marker = f"CLINICFLOW_RUN_ID={uuid.uuid4()}"
+    ports = {name: free_port() for name in SERVICES}
+    env = {**os.environ, marker.split("=")[0]: marker.split("=")[1]}
+    env |= {f"{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}
+    for inherited in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"):
+        env.pop(inherited, None)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "clinicflow.localinfra", "run"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        for line in runner.stdout:
+            if "all services ready" in line:
+                break
+            assert time.monotonic() < deadline, "the system did not come up in time"
+        else:
+            pytest.fail(f"the runner exited with {runner.wait()} before the services were ready")
+        for name, port in ports.items():
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            assert ready.status_code == 200, name
+            assert ready.json()["checks"] == {"database": True, "kafka": True}
+        assert "AUTH_JWT_SECRET" in (tmp_path / ".run" / "local.env").read_text()
+        assert len(processes_marked(marker)) >= 6  # four services, the broker, the database
+    finally:
+        runner.send_signal(signal.SIGINT)
+        runner.communicate(timeout=90)
+    time.sleep(1)
+    assert processes_marked(marker) == []
