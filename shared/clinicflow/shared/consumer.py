@@ -54,14 +54,15 @@ Handler = Callable[[Delivery], Awaitable[None]]
 
 
 class Rejected(Exception):
-    """A handler refuses an event for good (it contradicts what this service knows): dead-letter it.
+    """A handler refuses an event for good (invalid, or it contradicts what this service knows): dead-letter it.
 
-    ``reason`` is a short code, never data from the event.
+    ``reason`` is a short code and ``detail`` names fields and rules, never values from the event.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail
 
 
 class _Poison(Exception):
@@ -146,14 +147,14 @@ class EventConsumer:
         try:
             envelope = Envelope.from_bytes(body)
         except ValidationError as exc:
-            raise _Poison("invalid_envelope", _describe(exc)) from None
+            raise _Poison("invalid_envelope", describe_validation_error(exc)) from None
         spec = CATALOGUE.get(envelope.type)
         if spec is None or self._topic_prefix + spec.topic != topic or envelope.type not in self._handlers:
             raise _Poison("unexpected_event_type", f"type {envelope.type[:100]!r} on topic {topic}")
         try:
             payload = spec.payload.model_validate(envelope.data)
         except ValidationError as exc:
-            raise _Poison("invalid_payload", _describe(exc, within="data")) from None
+            raise _Poison("invalid_payload", describe_validation_error(exc, within="data")) from None
         return envelope, spec, payload
 
     async def _apply_with_retries(self, envelope: Envelope, spec: EventSpec, payload: BaseModel, record) -> None:  # noqa: ANN001
@@ -163,7 +164,7 @@ class EventConsumer:
             try:
                 applied = await self._apply(envelope, payload)
             except Rejected as exc:
-                await self._dead_letter(record, _Poison("rejected_by_handler", exc.reason), envelope)
+                await self._dead_letter(record, _Poison(exc.reason, exc.detail), envelope)
                 return
             except DATABASE_ERRORS as exc:
                 self._metrics.failed.labels(kind="transient").inc()
@@ -219,7 +220,7 @@ DLQ_FAILED_AT = "dlq_failed_at"
 DLQ_EVENT_ID = "dlq_event_id"
 
 
-def _describe(exc: ValidationError, *, within: str = "") -> str:
+def describe_validation_error(exc: ValidationError, *, within: str = "") -> str:
     """Where and how validation failed, without the offending values (they may be identifiable)."""
     return "; ".join(
         f"{'.'.join(map(str, (within, *e['loc']) if within else e['loc'])) or '<root>'}: {e['type']}"

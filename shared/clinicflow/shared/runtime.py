@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clinicflow.shared.asyncapi import asyncapi_document
@@ -46,7 +46,10 @@ class ServiceDefinition:
     migrations: Sequence[Migration]
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
-    background: Sequence[Callable[[ServiceRuntime], asyncio.Future | asyncio.Task | object]] = ()
+    background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    exception_handlers: Mapping[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = field(
+        default_factory=dict
+    )
     description: str = ""
 
 
@@ -127,6 +130,8 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
     app.include_router(_operations_router(definition, metrics))
     for router in definition.routers:
         app.include_router(router)
+    for exception, handler in definition.exception_handlers.items():
+        app.add_exception_handler(exception, handler)
     return app
 
 

@@ -8,6 +8,7 @@ prefixed, prints where everything is, and stops it all (services, broker, databa
 from __future__ import annotations
 
 import argparse
+import base64
 import asyncio
 import os
 import secrets
@@ -100,6 +101,9 @@ def run(with_services: bool) -> None:
                 "KAFKA_BOOTSTRAP_SERVERS": infra.kafka.bootstrap_servers,
                 "DATABASE_URL": infra.postgres.dsn,
                 "AUTH_JWT_SECRET": os.environ.get("AUTH_JWT_SECRET") or secrets.token_urlsafe(32),
+                # A throwaway key for this run's throwaway database; real deployments bring their own.
+                "INTAKE_ENCRYPTION_KEYS": os.environ.get("INTAKE_ENCRYPTION_KEYS")
+                or f"local1:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}",
             }
             _write_env_file(env)
             _create_topics(infra.kafka.bootstrap_servers)

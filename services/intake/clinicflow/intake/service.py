@@ -1,0 +1,159 @@
+"""Intake's use cases: load → apply the domain rule → save, with the events they cause, in one unit of work."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from clinicflow.intake.domain import (
+    CallbackPolicy,
+    Enquiry,
+    EnquiryStatus,
+    Funding,
+    IllegalMove,
+    PersonalDetails,
+    age_band,
+    check_adult,
+    check_contactable,
+)
+from clinicflow.intake.repository import EnquiryRepository
+from clinicflow.intake.submission import EnquirySubmission
+from clinicflow.shared import catalogue as events
+from clinicflow.shared.envelope import Envelope, new_envelope
+from clinicflow.shared.outbox import Outbox
+
+SOURCE = "clinicflow/intake"
+
+
+@dataclass(frozen=True)
+class UnitOfWork:
+    """One transaction's view of intake: its enquiries and its outbox."""
+
+    enquiries: EnquiryRepository
+    outbox: Outbox
+    now: datetime
+    cause: Envelope | None = None  # the event being handled, when there is one
+
+    async def emit(self, event_type: str, enquiry_id: uuid.UUID, payload: BaseModel) -> None:
+        """Queue an event about one pathway (the enquiry id is the pathway id)."""
+        envelope = new_envelope(
+            type=event_type, source=SOURCE, subject=enquiry_id, data=payload, time=self.now, cause=self.cause
+        )
+        await self.outbox.add(envelope)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The outcome of a submission: the enquiry's id, and whether this call created it."""
+
+    enquiry_id: uuid.UUID
+    created: bool
+
+
+async def submit_enquiry(uow: UnitOfWork, form: EnquirySubmission, *, submission_key: str | None) -> Submitted:
+    """Accept a validated form: one enquiry and one `enquiry.received` per submission key."""
+    age = check_adult(form.date_of_birth, uow.now.date())
+    check_contactable(form.email, form.phone)
+    fingerprint = hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+    if submission_key is not None:
+        earlier = await uow.enquiries.find_by_submission_key(submission_key=submission_key)
+        if earlier is not None:
+            return _repeat(earlier, fingerprint)
+    enquiry = Enquiry(
+        id=uuid.uuid4(), status=EnquiryStatus.NEW, channel=form.channel, concerns=tuple(form.concerns),
+        age_band=age_band(age), preferred_contact_window=form.preferred_contact_window,
+        consent_version=form.privacy_notice_version, received_at=uow.now,
+    )
+    details = PersonalDetails(
+        first_name=form.first_name, last_name=form.last_name, email=form.email, phone=form.phone,
+        date_of_birth=form.date_of_birth, story=form.story,
+    )
+    if not await uow.enquiries.add(enquiry, details, submission_key=submission_key, fingerprint=fingerprint):
+        # Another request with the same key committed between our look-up and our insert.
+        earlier = await uow.enquiries.find_by_submission_key(submission_key=submission_key)
+        return _repeat(earlier, fingerprint)
+    await uow.emit("enquiry.received", enquiry.id, events.EnquiryReceived(
+        channel=enquiry.channel, concerns=list(enquiry.concerns), age_band=enquiry.age_band,
+        preferred_contact_window=enquiry.preferred_contact_window, consent_version=enquiry.consent_version,
+        received_at=enquiry.received_at,
+    ))
+    return Submitted(enquiry.id, created=True)
+
+
+def _repeat(earlier: tuple[uuid.UUID, str | None], fingerprint: str) -> Submitted:
+    enquiry_id, earlier_fingerprint = earlier
+    if earlier_fingerprint not in (None, fingerprint):
+        raise IllegalMove("this idempotency key was already used for a different submission")
+    return Submitted(enquiry_id, created=False)
+
+
+async def log_callback(
+    uow: UnitOfWork, enquiry_id: uuid.UUID, *, outcome: str, staff_id: str, policy: CallbackPolicy
+) -> Enquiry:
+    """Record a call-back attempt → `enquiry.callback.logged` (with the next attempt, if one is due)."""
+    enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
+    enquiry = enquiry.log_callback(outcome, now=uow.now, policy=policy)
+    await uow.enquiries.save(enquiry=enquiry)
+    await uow.enquiries.add_callback(enquiry=enquiry, outcome=outcome, logged_by=staff_id, logged_at=uow.now)
+    await uow.emit("enquiry.callback.logged", enquiry.id, events.EnquiryCallbackLogged(
+        attempt_number=enquiry.callback_attempts, outcome=outcome, next_attempt_due=enquiry.next_attempt_due,
+        logged_by=staff_id,
+    ))
+    return enquiry
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A request to book the intake assessment."""
+
+    assessment_at: datetime
+    clinician_id: str
+    funding: Funding
+
+
+async def book_assessment(uow: UnitOfWork, enquiry_id: uuid.UUID, booking: Booking) -> Enquiry:
+    """Book the formal assessment with the funding settled → `intake.assessment.booked`."""
+    enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
+    enquiry = enquiry.book_assessment(
+        at=booking.assessment_at, clinician_id=booking.clinician_id, funding=booking.funding, now=uow.now
+    )
+    await uow.enquiries.save(enquiry=enquiry)
+    await uow.enquiries.set_authorisation_reference(
+        enquiry_id=enquiry.id, reference=booking.funding.authorisation_reference
+    )
+    await uow.emit("intake.assessment.booked", enquiry.id, events.IntakeAssessmentBooked(
+        assessment_at=booking.assessment_at, clinician_id=booking.clinician_id, funding_route=booking.funding.route,
+    ))
+    return enquiry
+
+
+async def close_enquiry(uow: UnitOfWork, enquiry_id: uuid.UUID, *, reason: str, policy: CallbackPolicy) -> Enquiry:
+    """Close with a reason → `enquiry.closed`."""
+    enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
+    enquiry = enquiry.close(reason, policy=policy)
+    await uow.enquiries.save(enquiry=enquiry)
+    await uow.emit("enquiry.closed", enquiry.id, events.EnquiryClosed(reason=reason))
+    return enquiry
+
+
+async def read_details(uow: UnitOfWork, enquiry_id: uuid.UUID, *, staff_id: str, purpose: str) -> PersonalDetails:
+    """The person's details for a member of staff, with the read written to the audit trail."""
+    await uow.enquiries.get(enquiry_id=enquiry_id)
+    await uow.enquiries.audit(staff_id=staff_id, action="read_personal_details", enquiry_id=enquiry_id,
+                              purpose=purpose)
+    return await uow.enquiries.details(enquiry_id=enquiry_id)
+
+
+async def erase_personal_data(uow: UnitOfWork, enquiry_id: uuid.UUID, *, staff_id: str, purpose: str) -> None:
+    """Remove the person's identifiers, keep the coded history → `enquiry.erased`; audited."""
+    enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
+    enquiry = enquiry.erase(now=uow.now)
+    await uow.enquiries.save(enquiry=enquiry)
+    await uow.enquiries.erase_details(enquiry_id=enquiry_id)
+    await uow.enquiries.audit(staff_id=staff_id, action="erase_personal_details", enquiry_id=enquiry_id,
+                              purpose=purpose)
+    await uow.emit("enquiry.erased", enquiry.id, events.EnquiryErased())

@@ -1,0 +1,42 @@
+"""Fixtures that serve a real service over HTTP on the suite's broker and database, one namespace per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from clinicflow.intake.app import create_app as create_intake
+from clinicflow.intake.encryption import FieldCipher
+from clinicflow.intake.settings import IntakeSettings
+from clinicflow.localinfra.ports import free_port
+from clinicflow.shared.auth import mint_token
+from tests.conftest import TEST_JWT_SECRET
+from tests.support import serving
+
+
+@dataclass
+class RunningService:
+    """A service under test: its HTTP client and settings."""
+
+    http: httpx.AsyncClient
+    settings: object
+
+
+def bearer(*roles: str, staff_id: str = "staff-1") -> dict[str, str]:
+    """Authorization header for a member of staff with ``roles``."""
+    return {"Authorization": f"Bearer {mint_token(TEST_JWT_SECRET, staff_id=staff_id, roles=list(roles))}"}
+
+
+@pytest.fixture
+async def intake(kafka_settings, database_settings, auth_settings, namespace) -> AsyncIterator[RunningService]:
+    """The intake service on its own schema and topics."""
+    port = free_port()
+    settings = IntakeSettings(
+        http_port=port, db_schema=namespace, kafka=kafka_settings, database=database_settings, auth=auth_settings,
+        encryption_keys=FieldCipher.new_key_setting("test1"), outbox_poll_seconds=0.5,
+    )
+    async with serving(create_intake(settings), port) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield RunningService(http=http, settings=settings)
