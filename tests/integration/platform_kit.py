@@ -101,3 +101,15 @@ async def count_effects(pool: asyncpg.Pool, event_id: uuid.UUID) -> int:
     """How many times the test handler applied an event."""
     await pool.execute(CREATE_EFFECTS)
     return await pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", event_id)
+
+
+@asynccontextmanager
+async def publishing_broker(kafka: KafkaSettings) -> AsyncIterator[object]:
+    """A started broker with no subscriber, for relays under test; the topics exist."""
+    await ensure_topics(kafka, TOPICS)
+    broker = create_broker(kafka, client_id=f"{SERVICE}-relay")
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()

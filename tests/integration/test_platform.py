@@ -18,13 +18,13 @@ import pytest
 from clinicflow.shared.consumer import DLQ_REASON, DLQ_SOURCE_OFFSET, DLQ_SOURCE_TOPIC, Delivery
 from clinicflow.shared.database import Migration, migrate, platform_migrations
 from clinicflow.shared.envelope import Envelope
-from clinicflow.shared.kafka import ensure_topics, read_dead_letters, replay_dead_letter
+from clinicflow.shared.kafka import read_dead_letters, replay_dead_letter
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.outbox import EVENT_ID_HEADER, KafkaPublisher, Outbox, OutboxRelay
 from tests.integration.platform_kit import (
-    TOPICS,
     count_effects,
     enquiry_received,
+    publishing_broker,
     record_effect_and_close,
     running_consumer,
 )
@@ -56,8 +56,8 @@ async def test_outbox_event_reaches_kafka_with_its_envelope_key_and_id_header(
 ):
     event = enquiry_received()
     await add_to_outbox(pool, event)
-    async with running_consumer(pool, kafka_settings) as running:
-        sent = await relay_for(pool, kafka_settings, infrastructure, namespace, running.broker).publish_pending()
+    async with publishing_broker(kafka_settings) as broker:
+        sent = await relay_for(pool, kafka_settings, infrastructure, namespace, broker).publish_pending()
 
     records = await read_topic(kafka_settings, "enquiry.received.v1", at_least=1)
     assert sent == 1
@@ -177,9 +177,8 @@ async def test_the_relay_holds_events_through_a_broker_outage_and_delivers_them_
     pathways = [uuid.uuid4() for _ in range(3)]
     before = [enquiry_received(pathways[i % 3]) for i in range(6)]
     during = [enquiry_received(pathways[i % 3]) for i in range(12)]
-    await ensure_topics(kafka_settings, TOPICS)
-    async with running_consumer(pool, kafka_settings) as running:
-        relay = relay_for(pool, kafka_settings, infrastructure, namespace, running.broker)
+    async with publishing_broker(kafka_settings) as broker:
+        relay = relay_for(pool, kafka_settings, infrastructure, namespace, broker)
         task = asyncio.create_task(relay.run())
         try:
             await add_to_outbox(pool, *before)
@@ -211,8 +210,8 @@ async def _unsent(pool: asyncpg.Pool, expected: int) -> bool:
 
 async def test_only_one_relay_leads_and_each_event_is_published_once(pool, kafka_settings, infrastructure, namespace):
     events = [enquiry_received() for _ in range(20)]
-    async with running_consumer(pool, kafka_settings) as running:
-        relays = [relay_for(pool, kafka_settings, infrastructure, namespace, running.broker) for _ in range(2)]
+    async with publishing_broker(kafka_settings) as broker:
+        relays = [relay_for(pool, kafka_settings, infrastructure, namespace, broker) for _ in range(2)]
         tasks = [asyncio.create_task(r.run()) for r in relays]
         try:
             for event in events:
