@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clinicflow.shared.asyncapi import asyncapi_document
 from clinicflow.shared.auth import TokenVerifier
 from clinicflow.shared.catalogue import CATALOGUE, produced_by
 from clinicflow.shared.consumer import EventConsumer, Handler
+from clinicflow.shared.errors import DomainError, InvalidField
 from clinicflow.shared.database import Migration, create_pool, migrate, platform_migrations
 from clinicflow.shared.kafka import create_broker, ensure_topics
 from clinicflow.shared.logs import configure_logging
@@ -47,9 +48,6 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
-    exception_handlers: Mapping[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = field(
-        default_factory=dict
-    )
     description: str = ""
 
 
@@ -130,9 +128,15 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
     app.include_router(_operations_router(definition, metrics))
     for router in definition.routers:
         app.include_router(router)
-    for exception, handler in definition.exception_handlers.items():
-        app.add_exception_handler(exception, handler)
+    app.add_exception_handler(DomainError, domain_error_response)
     return app
+
+
+async def domain_error_response(_request: Request, exc: Exception) -> JSONResponse:
+    """A domain refusal as HTTP: its status code, and the field for 422."""
+    assert isinstance(exc, DomainError)
+    detail = exc.detail() if isinstance(exc, InvalidField) else str(exc)
+    return JSONResponse({"detail": detail}, status_code=exc.status_code)
 
 
 def _operations_router(definition: ServiceDefinition, metrics: Metrics) -> APIRouter:

@@ -12,12 +12,11 @@ from clinicflow.intake.domain import (
     Enquiry,
     EnquiryStatus,
     Funding,
-    IllegalMove,
-    InvalidField,
     age_band,
     check_adult,
     check_contactable,
 )
+from clinicflow.shared.errors import IllegalMove, InvalidField
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 POLICY = CallbackPolicy(retry_after=(timedelta(hours=4), timedelta(days=1)))

@@ -4,16 +4,15 @@ No ``from __future__ import annotations`` here: FastAPI resolves the route signa
 """
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
-from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from clinicflow.intake import service
-from clinicflow.intake.domain import CallbackPolicy, DomainError, Enquiry, Funding, IllegalMove, InvalidField, NotFound
+from clinicflow.intake.domain import CallbackPolicy, Enquiry, Funding
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.intake.submission import EnquirySubmission
@@ -181,15 +180,3 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
         return Response(status_code=204)
 
     return router
-
-
-async def domain_error_response(_request: Request, exc: Exception) -> JSONResponse:
-    """Map the domain's refusals to HTTP: 404, 409, or 422 naming the field (FastAPI's error shape)."""
-    if isinstance(exc, InvalidField):
-        detail = [{"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": exc.kind}]
-        return JSONResponse({"detail": detail}, status_code=422)
-    code = {NotFound: 404, IllegalMove: 409}.get(type(exc), 400)
-    return JSONResponse({"detail": str(exc)}, status_code=code)
-
-
-ERROR_HANDLERS: dict[type[Exception], Callable] = {DomainError: domain_error_response}

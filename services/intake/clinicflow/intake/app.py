@@ -5,7 +5,7 @@ from importlib import resources
 
 from fastapi import FastAPI
 
-from clinicflow.intake.api import ERROR_HANDLERS, build_router
+from clinicflow.intake.api import build_router
 from clinicflow.intake.domain import CallbackPolicy
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.handlers import build_handlers
@@ -23,7 +23,6 @@ def create_app(settings: IntakeSettings, *, clock: Clock = utc_now) -> FastAPI:
         migrations=migrations_in("intake", resources.files("clinicflow.intake") / "migrations"),
         routers=[build_router(cipher, policy)],
         handlers=build_handlers(cipher, clock),
-        exception_handlers=ERROR_HANDLERS,
         description="Enquiries, identifiable details, call-backs, funding, assessment booking and erasure.",
     )
     return build_app(definition, clock=clock)

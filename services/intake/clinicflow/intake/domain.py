@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from clinicflow.shared.errors import IllegalMove, InvalidField
+
 ADULT_AGE = 18  # DOMAIN.md §3: under 18 is not accepted at enquiry.
 
 
@@ -22,27 +24,6 @@ class EnquiryStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     BOOKED = "booked"
     CLOSED = "closed"
-
-
-class DomainError(Exception):
-    """A request the rules refuse; the message is safe to show (it carries no personal data)."""
-
-
-class NotFound(DomainError):
-    """No enquiry with that id."""
-
-
-class IllegalMove(DomainError):
-    """The enquiry's state does not allow this (HTTP 409)."""
-
-
-class InvalidField(DomainError):
-    """One field breaks a rule (HTTP 422, naming the field)."""
-
-    def __init__(self, field: str, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.kind = kind
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from clinicflow.intake.domain import InvalidField
+from clinicflow.shared.errors import InvalidField
 from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.service import UnitOfWork, submit_enquiry

@@ -14,7 +14,6 @@ from clinicflow.intake.domain import (
     Enquiry,
     EnquiryStatus,
     Funding,
-    IllegalMove,
     PersonalDetails,
     age_band,
     check_adult,
@@ -24,6 +23,7 @@ from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.intake.submission import EnquirySubmission
 from clinicflow.shared import catalogue as events
 from clinicflow.shared.envelope import Envelope, new_envelope
+from clinicflow.shared.errors import IllegalMove
 from clinicflow.shared.outbox import Outbox
 
 SOURCE = "clinicflow/intake"

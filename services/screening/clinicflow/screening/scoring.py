@@ -1,0 +1,100 @@
+"""Scoring of the validated questionnaires, item by item (DOMAIN.md §2). Pure: no I/O.
+
+Sources: PHQ-9 bands per Kroenke et al. 2001 and LOINC answer list LL382-3; GAD-7 per Spitzer et al. 2006; PCL-5 per
+the US National Center for PTSD scoring guidance; pain NRS bands per the HL7 pain score value set. PHQ-9 and GAD-7
+were developed by Drs Spitzer, Williams, Kroenke and colleagues with an educational grant from Pfizer Inc.; no
+permission is required to use them. Item wording is deliberately not reproduced here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clinicflow.screening.rules import RuleSet
+
+# Item 9 of the PHQ-9 asks about thoughts of self-harm (LOINC 44260-8); it is index 8 of the answers.
+PHQ9_ITEM9 = 8
+# PCL-5 DSM-5 clusters (1-based items): B 1–5, C 6–7, D 8–14, E 15–20, with how many items must score ≥ 2.
+PCL5_CLUSTERS = {"B": (range(0, 5), 1), "C": (range(5, 7), 1), "D": (range(7, 14), 2), "E": (range(14, 20), 2)}
+PCL5_ITEM_COUNTS_FROM = 2
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """An instrument's shape: how many items, each answered with an integer in [low, high]."""
+
+    key: str
+    items: int
+    low: int
+    high: int
+    loinc_panel: str | None
+    loinc_total: str
+
+
+INSTRUMENTS = {
+    "phq9": Instrument("phq9", 9, 0, 3, "44249-1", "44261-6"),
+    "gad7": Instrument("gad7", 7, 0, 3, "69737-5", "70274-6"),
+    "pcl5": Instrument("pcl5", 20, 0, 4, "101697-1", "101698-9"),
+    "pain_nrs": Instrument("pain_nrs", 1, 0, 10, None, "72514-3"),
+}
+
+
+class InvalidAnswers(ValueError):
+    """The answers do not fit the instrument; ``item`` is 1-based, or None for the count."""
+
+    def __init__(self, message: str, item: int | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+
+
+@dataclass(frozen=True)
+class Score:
+    """A scored questionnaire."""
+
+    instrument: str
+    total: int
+    band: str
+    flags: tuple[str, ...]
+    provisional_ptsd: bool | None
+    self_harm_item_answer: int | None
+
+
+def score(instrument: str, answers: list[int], rules: RuleSet) -> Score:
+    """Total, band and coded flags for one completed questionnaire."""
+    shape = INSTRUMENTS[instrument]
+    if len(answers) != shape.items:
+        raise InvalidAnswers(f"{instrument} has {shape.items} items; {len(answers)} answers were given")
+    for number, answer in enumerate(answers, start=1):
+        if isinstance(answer, bool) or not isinstance(answer, int) or not shape.low <= answer <= shape.high:
+            raise InvalidAnswers(f"item {number} must be an integer from {shape.low} to {shape.high}", item=number)
+    total = sum(answers)
+    flags: list[str] = []
+    provisional = None
+    self_harm = None
+    if instrument == "phq9":
+        self_harm = answers[PHQ9_ITEM9]
+        if self_harm >= rules.phq9_item9_alert_threshold:
+            flags.append("phq9_item9_self_harm_thoughts")
+    if instrument == "gad7" and total >= rules.gad7_evaluation_threshold:
+        flags.append("gad7_warrants_evaluation")
+    if instrument == "pcl5":
+        provisional = total >= rules.pcl5_provisional_cut_off
+        if provisional:
+            flags.append("provisional_ptsd")
+        if pcl5_meets_dsm5_clusters(answers):
+            flags.append("pcl5_dsm5_clusters_met")
+    return Score(instrument, total, band_of(instrument, total, rules), tuple(flags), provisional, self_harm)
+
+
+def pcl5_meets_dsm5_clusters(answers: list[int]) -> bool:
+    """DSM-5 rule: an item rated 2 or more counts; at least 1 B, 1 C, 2 D and 2 E items."""
+    return all(
+        sum(answers[i] >= PCL5_ITEM_COUNTS_FROM for i in items) >= needed for items, needed in PCL5_CLUSTERS.values()
+    )
+
+
+def band_of(instrument: str, total: int, rules: RuleSet) -> str:
+    """The severity band of a total (PCL-5 has no severity bands: only its provisional cut-off)."""
+    if instrument == "pcl5":
+        return "provisional_ptsd" if total >= rules.pcl5_provisional_cut_off else "below_cut_off"
+    return next(b.name for b in rules.bands[instrument] if b.low <= total <= b.high)

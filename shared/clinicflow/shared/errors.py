@@ -1,0 +1,40 @@
+"""The refusals every service's domain raises, and how HTTP shows them (standard library only).
+
+404 for something unknown, 409 for a move its state does not allow, 422 naming the field (FastAPI's error shape).
+Messages are written to be shown to staff: they never carry personal data.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request the rules refuse."""
+
+    status_code = 400
+
+
+class NotFound(DomainError):
+    """No such thing."""
+
+    status_code = 404
+
+
+class IllegalMove(DomainError):
+    """The current state does not allow this."""
+
+    status_code = 409
+
+
+class InvalidField(DomainError):
+    """One field breaks a rule."""
+
+    status_code = 422
+
+    def __init__(self, field: str, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.kind = kind
+
+    def detail(self) -> list[dict[str, object]]:
+        """FastAPI's validation-error shape, so clients parse one format."""
+        return [{"loc": ["body", *self.field.split(".")], "msg": str(self), "type": self.kind}]
