@@ -30,7 +30,7 @@ from clinicflow.shared.catalogue import CATALOGUE, EventSpec
 from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.logs import bind_event_context, clear_event_context
 from clinicflow.shared.metrics import Metrics
-from clinicflow.shared.outbox import Outbox
+from clinicflow.shared.outbox import EventWriter, Outbox
 from clinicflow.shared.retry import DATABASE_ERRORS, Backoff
 
 log = structlog.get_logger(__name__)
@@ -48,6 +48,10 @@ class Delivery:
     def outbox(self) -> Outbox:
         """Where the events this delivery causes go, in the same transaction."""
         return Outbox(self.connection)
+
+    def events(self, source: str, now: datetime) -> EventWriter:
+        """An event writer whose events name this delivery as their cause."""
+        return EventWriter(self.outbox, source=source, now=now, cause=self.envelope)
 
 
 Handler = Callable[[Delivery], Awaitable[None]]

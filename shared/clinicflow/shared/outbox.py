@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import asyncpg
 import structlog
+from pydantic import BaseModel
 
 from clinicflow.shared.catalogue import spec_for
-from clinicflow.shared.envelope import Envelope
+from clinicflow.shared.envelope import Envelope, new_envelope
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.retry import Backoff
 
@@ -54,6 +56,27 @@ class Outbox:
         )
         # Same name as wake_up_channel(schema): the connection's search_path names the service's schema.
         await self._conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+
+
+@dataclass(frozen=True)
+class EventWriter:
+    """Builds the envelopes a unit of work causes and adds them to its outbox.
+
+    When the work answers an event (``cause``), the new events inherit its correlation id and name it as cause.
+    """
+
+    outbox: Outbox
+    source: str
+    now: datetime
+    cause: Envelope | None = None
+
+    async def emit(self, event_type: str, pathway_id: uuid.UUID, payload: BaseModel) -> Envelope:
+        """Queue one event about a pathway; returns it."""
+        envelope = new_envelope(
+            type=event_type, source=self.source, subject=pathway_id, data=payload, time=self.now, cause=self.cause
+        )
+        await self.outbox.add(envelope)
+        return envelope
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from clinicflow.intake.submission import EnquirySubmission
 from clinicflow.shared.auth import Staff, require_roles
 from clinicflow.shared.catalogue import CallbackOutcome, CloseReason, FundingRoute
 from clinicflow.shared.database import transaction
-from clinicflow.shared.outbox import Outbox
+from clinicflow.shared.outbox import EventWriter, Outbox
 from clinicflow.shared.runtime import runtime_of
 
 CONTACT_CENTRE = require_roles("contact_centre", "clinician")
@@ -108,7 +108,8 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
     async def unit_of_work(request: Request) -> AsyncIterator[service.UnitOfWork]:
         runtime = runtime_of(request)
         async with transaction(runtime.pool) as conn:
-            yield service.UnitOfWork(EnquiryRepository(conn, cipher), Outbox(conn), now=runtime.clock())
+            events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
+            yield service.UnitOfWork(EnquiryRepository(conn, cipher), events)
 
     UoW = Annotated[service.UnitOfWork, Depends(unit_of_work)]
 

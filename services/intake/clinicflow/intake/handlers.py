@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from clinicflow.shared.errors import InvalidField
 from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.intake.encryption import FieldCipher
-from clinicflow.intake.service import UnitOfWork, submit_enquiry
+from clinicflow.intake.service import SOURCE, UnitOfWork, submit_enquiry
 from clinicflow.intake.submission import EnquirySubmission
 from clinicflow.shared.consumer import Delivery, Handler, Rejected, describe_validation_error
 from clinicflow.shared.runtime import Clock
@@ -22,9 +22,7 @@ def build_handlers(cipher: FieldCipher, clock: Clock) -> dict[str, Handler]:
         form = delivery.payload
         try:
             submission = EnquirySubmission.model_validate(form.model_dump(exclude={"submission_id"}))
-            uow = UnitOfWork(
-                EnquiryRepository(delivery.connection, cipher), delivery.outbox, now=clock(), cause=delivery.envelope
-            )
+            uow = UnitOfWork(EnquiryRepository(delivery.connection, cipher), delivery.events(SOURCE, clock()))
             await submit_enquiry(uow, submission, submission_key=f"webform:{form.submission_id}")
         except ValidationError as exc:
             raise Rejected("invalid_form", describe_validation_error(exc)) from None

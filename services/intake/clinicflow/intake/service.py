@@ -7,8 +7,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from clinicflow.intake.domain import (
     CallbackPolicy,
     Enquiry,
@@ -21,29 +19,24 @@ from clinicflow.intake.domain import (
 )
 from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.intake.submission import EnquirySubmission
-from clinicflow.shared import catalogue as events
-from clinicflow.shared.envelope import Envelope, new_envelope
+from clinicflow.shared import catalogue
 from clinicflow.shared.errors import IllegalMove
-from clinicflow.shared.outbox import Outbox
+from clinicflow.shared.outbox import EventWriter
 
 SOURCE = "clinicflow/intake"
 
 
 @dataclass(frozen=True)
 class UnitOfWork:
-    """One transaction's view of intake: its enquiries and its outbox."""
+    """One transaction's view of intake: its enquiries and the events it causes (the enquiry id is the pathway id)."""
 
     enquiries: EnquiryRepository
-    outbox: Outbox
-    now: datetime
-    cause: Envelope | None = None  # the event being handled, when there is one
+    events: EventWriter
 
-    async def emit(self, event_type: str, enquiry_id: uuid.UUID, payload: BaseModel) -> None:
-        """Queue an event about one pathway (the enquiry id is the pathway id)."""
-        envelope = new_envelope(
-            type=event_type, source=SOURCE, subject=enquiry_id, data=payload, time=self.now, cause=self.cause
-        )
-        await self.outbox.add(envelope)
+    @property
+    def now(self) -> datetime:
+        """The time of this unit of work."""
+        return self.events.now
 
 
 @dataclass(frozen=True)
@@ -76,7 +69,7 @@ async def submit_enquiry(uow: UnitOfWork, form: EnquirySubmission, *, submission
         # Another request with the same key committed between our look-up and our insert.
         earlier = await uow.enquiries.find_by_submission_key(submission_key=submission_key)
         return _repeat(earlier, fingerprint)
-    await uow.emit("enquiry.received", enquiry.id, events.EnquiryReceived(
+    await uow.events.emit("enquiry.received", enquiry.id, catalogue.EnquiryReceived(
         channel=enquiry.channel, concerns=list(enquiry.concerns), age_band=enquiry.age_band,
         preferred_contact_window=enquiry.preferred_contact_window, consent_version=enquiry.consent_version,
         received_at=enquiry.received_at,
@@ -99,7 +92,7 @@ async def log_callback(
     enquiry = enquiry.log_callback(outcome, now=uow.now, policy=policy)
     await uow.enquiries.save(enquiry=enquiry)
     await uow.enquiries.add_callback(enquiry=enquiry, outcome=outcome, logged_by=staff_id, logged_at=uow.now)
-    await uow.emit("enquiry.callback.logged", enquiry.id, events.EnquiryCallbackLogged(
+    await uow.events.emit("enquiry.callback.logged", enquiry.id, catalogue.EnquiryCallbackLogged(
         attempt_number=enquiry.callback_attempts, outcome=outcome, next_attempt_due=enquiry.next_attempt_due,
         logged_by=staff_id,
     ))
@@ -125,7 +118,7 @@ async def book_assessment(uow: UnitOfWork, enquiry_id: uuid.UUID, booking: Booki
     await uow.enquiries.set_authorisation_reference(
         enquiry_id=enquiry.id, reference=booking.funding.authorisation_reference
     )
-    await uow.emit("intake.assessment.booked", enquiry.id, events.IntakeAssessmentBooked(
+    await uow.events.emit("intake.assessment.booked", enquiry.id, catalogue.IntakeAssessmentBooked(
         assessment_at=booking.assessment_at, clinician_id=booking.clinician_id, funding_route=booking.funding.route,
     ))
     return enquiry
@@ -136,7 +129,7 @@ async def close_enquiry(uow: UnitOfWork, enquiry_id: uuid.UUID, *, reason: str, 
     enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
     enquiry = enquiry.close(reason, policy=policy)
     await uow.enquiries.save(enquiry=enquiry)
-    await uow.emit("enquiry.closed", enquiry.id, events.EnquiryClosed(reason=reason))
+    await uow.events.emit("enquiry.closed", enquiry.id, catalogue.EnquiryClosed(reason=reason))
     return enquiry
 
 
@@ -156,4 +149,4 @@ async def erase_personal_data(uow: UnitOfWork, enquiry_id: uuid.UUID, *, staff_i
     await uow.enquiries.erase_details(enquiry_id=enquiry_id)
     await uow.enquiries.audit(staff_id=staff_id, action="erase_personal_details", enquiry_id=enquiry_id,
                               purpose=purpose)
-    await uow.emit("enquiry.erased", enquiry.id, events.EnquiryErased())
+    await uow.events.emit("enquiry.erased", enquiry.id, catalogue.EnquiryErased())

@@ -110,3 +110,34 @@ def required_baseline(concerns: tuple[str, ...], rules: RuleSet) -> set[str]:
     for concern in concerns:
         required |= set(rules.required_baseline.get(concern, ()))
     return required
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One recorded questionnaire with its score."""
+
+    id: uuid.UUID
+    pathway_id: uuid.UUID
+    instrument: str
+    answers: tuple[int, ...]
+    total: int
+    band: str
+    flags: tuple[str, ...]
+    context: str
+    rule_set_version: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class RiskFlag:
+    """An urgent safety finding waiting for, or given, a doctor's review."""
+
+    alert_id: uuid.UUID
+    reason: str
+    severity: str
+    measure_id: uuid.UUID | None
+    raised_at: datetime
+    acknowledged_by: str | None = None
+    reviewed_by: str | None = None
+    risk_level: str | None = None
