@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from pydantic import BaseModel
 
+from clinicflow.shared.catalogue import spec_for
+from clinicflow.shared.envelope import Envelope, new_envelope
 from clinicflow.shared.settings import KafkaSettings
 
 T = TypeVar("T")
@@ -86,3 +91,18 @@ async def serving(app, port: int) -> AsyncIterator[str]:  # noqa: ANN001 - an AS
     finally:
         server.should_exit = True
         await task
+
+
+async def publish_event(
+    settings: KafkaSettings, event_type: str, pathway_id: uuid.UUID, payload: BaseModel, *, source: str = "test"
+) -> Envelope:
+    """Publish one well-formed event as its producing service would (keyed by the pathway id)."""
+    envelope = new_envelope(type=event_type, source=source, subject=pathway_id, data=payload, time=datetime.now(UTC))
+    await write_topic(settings, spec_for(event_type).topic, [envelope.to_bytes()], key=str(pathway_id).encode())
+    return envelope
+
+
+async def events_on(settings: KafkaSettings, event_type: str, *, at_least: int = 1, timeout: float = 30.0) -> list[Envelope]:
+    """The envelopes on an event type's topic (prefixed per test)."""
+    records = await read_topic(settings, spec_for(event_type).topic, at_least=at_least, timeout=timeout)
+    return [Envelope.from_bytes(r.value) for r in records]

@@ -12,6 +12,8 @@ from clinicflow.intake.app import create_app as create_intake
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.settings import IntakeSettings
 from clinicflow.localinfra.ports import free_port
+from clinicflow.screening.app import create_app as create_screening
+from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.shared.auth import mint_token
 from tests.conftest import TEST_JWT_SECRET
 from tests.support import serving
@@ -39,4 +41,16 @@ async def intake(kafka_settings, database_settings, auth_settings, namespace) ->
         encryption_keys=FieldCipher.new_key_setting("test1"), outbox_poll_seconds=0.5,
     )
     async with serving(create_intake(settings), port) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield RunningService(http=http, settings=settings)
+
+
+@pytest.fixture
+async def screening(kafka_settings, database_settings, auth_settings, namespace) -> AsyncIterator[RunningService]:
+    """The screening service on its own schema and topics."""
+    port = free_port()
+    settings = ScreeningSettings(
+        http_port=port, db_schema=namespace, kafka=kafka_settings, database=database_settings, auth=auth_settings,
+        outbox_poll_seconds=0.5,
+    )
+    async with serving(create_screening(settings), port) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         yield RunningService(http=http, settings=settings)

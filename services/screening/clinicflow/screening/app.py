@@ -4,16 +4,22 @@ from importlib import resources
 
 from fastapi import FastAPI
 
+from clinicflow.screening.api import build_router
+from clinicflow.screening.handlers import build_handlers
+from clinicflow.screening.rules import load_rules
 from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.shared.database import migrations_in
-from clinicflow.shared.runtime import ServiceDefinition, build_app
+from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
 
 
-def create_app(settings: ScreeningSettings) -> FastAPI:
+def create_app(settings: ScreeningSettings, *, clock: Clock = utc_now) -> FastAPI:
     """The screening service's ASGI app."""
+    rules = load_rules(settings.rules_file)
     definition = ServiceDefinition(
         settings=settings,
         migrations=migrations_in("screening", resources.files("clinicflow.screening") / "migrations"),
+        routers=[build_router(rules)],
+        handlers=build_handlers(rules, clock),
         description="Screening cases, validated measures, contraindications and the doctor's sign-off.",
     )
-    return build_app(definition)
+    return build_app(definition, clock=clock)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clinicflow.screening.rules import RuleSet
+from clinicflow.shared.errors import InvalidField
 
 AGE_65_AND_OVER = frozenset({"65-74", "75+"})
 
@@ -40,22 +41,13 @@ class Proposal:
         return self.absolute + self.relative
 
 
-class UnknownCode(ValueError):
-    """A checklist entry the rule set does not know."""
-
-    def __init__(self, field: str, code: str) -> None:
-        super().__init__(f"unknown code in {field}")
-        self.field = field
-        self.code = code
-
-
 def propose(history: History, *, age_band: str | None, rules: RuleSet) -> Proposal:
     """Absolute findings propose `ineligible`, relative ones `needs_review`, none `eligible`."""
     known = rules.absolute_contraindications | rules.relative_contraindications
-    for code in history.conditions - known:
-        raise UnknownCode("conditions", code)
-    for code in history.medicine_classes - rules.interacting_medicine_classes - rules.other_medicine_classes:
-        raise UnknownCode("medicine_classes", code)
+    for code in sorted(history.conditions - known):
+        raise InvalidField("conditions", "unknown_code", f"unknown condition code {code!r}")
+    for code in sorted(history.medicine_classes - rules.interacting_medicine_classes - rules.other_medicine_classes):
+        raise InvalidField("medicine_classes", "unknown_code", f"unknown medicine class {code!r}")
     absolute = sorted(history.conditions & rules.absolute_contraindications)
     relative = sorted(history.conditions & rules.relative_contraindications)
     older = age_band in AGE_65_AND_OVER

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clinicflow.screening.rules import RuleSet
+from clinicflow.shared.errors import InvalidField
 
 # Item 9 of the PHQ-9 asks about thoughts of self-harm (LOINC 44260-8); it is index 8 of the answers.
 PHQ9_ITEM9 = 8
@@ -39,14 +40,6 @@ INSTRUMENTS = {
 }
 
 
-class InvalidAnswers(ValueError):
-    """The answers do not fit the instrument; ``item`` is 1-based, or None for the count."""
-
-    def __init__(self, message: str, item: int | None = None) -> None:
-        super().__init__(message)
-        self.item = item
-
-
 @dataclass(frozen=True)
 class Score:
     """A scored questionnaire."""
@@ -63,10 +56,12 @@ def score(instrument: str, answers: list[int], rules: RuleSet) -> Score:
     """Total, band and coded flags for one completed questionnaire."""
     shape = INSTRUMENTS[instrument]
     if len(answers) != shape.items:
-        raise InvalidAnswers(f"{instrument} has {shape.items} items; {len(answers)} answers were given")
+        raise InvalidField("answers", "wrong_item_count",
+                           f"{instrument} has {shape.items} items; {len(answers)} answers were given")
     for number, answer in enumerate(answers, start=1):
         if isinstance(answer, bool) or not isinstance(answer, int) or not shape.low <= answer <= shape.high:
-            raise InvalidAnswers(f"item {number} must be an integer from {shape.low} to {shape.high}", item=number)
+            raise InvalidField(f"answers.{number - 1}", "answer_out_of_range",
+                               f"item {number} must be an integer from {shape.low} to {shape.high}")
     total = sum(answers)
     flags: list[str] = []
     provisional = None

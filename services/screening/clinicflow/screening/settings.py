@@ -1,5 +1,6 @@
 """Settings of the screening service (environment prefix ``SCREENING_``)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from clinicflow.shared.settings import ServiceSettings
@@ -13,3 +14,4 @@ class ScreeningSettings(ServiceSettings):
     service_name: str = "screening"
     http_port: int = 8002
     db_schema: str = "screening"
+    rules_file: str | None = Field(None, description="The clinic's rule file; the packaged defaults when unset.")

@@ -1,0 +1,147 @@
+"""Screening's use cases: load → apply the rules → save, with the events they cause, in one unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from clinicflow.screening.contraindications import History, Proposal, propose
+from clinicflow.screening.domain import Measure, RiskFlag, ScreeningCase, SignOff, required_baseline
+from clinicflow.screening.repository import ScreeningRepository
+from clinicflow.screening.rules import RuleSet
+from clinicflow.screening.scoring import score
+from clinicflow.shared import catalogue
+from clinicflow.shared.errors import IllegalMove, NotFound
+from clinicflow.shared.outbox import EventWriter
+
+SOURCE = "clinicflow/screening"
+
+
+@dataclass(frozen=True)
+class UnitOfWork:
+    """One transaction's view of screening."""
+
+    screening: ScreeningRepository
+    events: EventWriter
+    rules: RuleSet
+
+    @property
+    def now(self) -> datetime:
+        """The time of this unit of work."""
+        return self.events.now
+
+
+async def note_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, event: catalogue.EnquiryReceived) -> None:
+    """Keep the coded facts the rules need later (age band, concerns)."""
+    await uow.screening.note_facts(pathway_id=pathway_id, age_band=event.age_band, concerns=list(event.concerns))
+
+
+async def open_case(uow: UnitOfWork, pathway_id: uuid.UUID) -> bool:
+    """A booked intake assessment opens the pathway's screening case, once."""
+    return await uow.screening.open_case(pathway_id=pathway_id, now=uow.now)
+
+
+async def close_case(uow: UnitOfWork, pathway_id: uuid.UUID, *, reason: str) -> None:
+    """The enquiry was closed or erased: end the case, if there is one."""
+    try:
+        case = await uow.screening.get_case(pathway_id=pathway_id, for_update=True)
+    except NotFound:
+        return
+    await uow.screening.save_case(case=case.close(reason))
+
+
+@dataclass(frozen=True)
+class MeasureInput:
+    """A completed questionnaire as staff submit it."""
+
+    instrument: str
+    answers: list[int]
+    context: str
+    staff_id: str
+    request_key: str | None = None
+
+
+async def record_measure(uow: UnitOfWork, pathway_id: uuid.UUID, given: MeasureInput) -> Measure:
+    """Score and store a questionnaire → `screening.measure.recorded`; an item-9 answer ≥ 1 first raises an urgent
+    `screening.risk.flagged` in the same transaction (DOMAIN.md §2, Suicidality)."""
+    if given.request_key is not None:
+        earlier = await uow.screening.measure_by_request_key(request_key=given.request_key)
+        if earlier is not None:
+            return earlier
+    case = await uow.screening.get_case(pathway_id=pathway_id, for_update=True)
+    case.require_not_closed()
+    scored = score(given.instrument, given.answers, uow.rules)
+    measure = Measure(
+        id=uuid.uuid4(), pathway_id=pathway_id, instrument=given.instrument, answers=tuple(given.answers),
+        total=scored.total, band=scored.band, flags=scored.flags, context=given.context,
+        rule_set_version=uow.rules.version, recorded_by=given.staff_id, recorded_at=uow.now,
+    )
+    await uow.screening.add_measure(measure=measure, request_key=given.request_key)
+    if "phq9_item9_self_harm_thoughts" in scored.flags:
+        await _raise_risk_flag(uow, case, measure, reason="phq9_item9_self_harm_thoughts")
+    await uow.events.emit("screening.measure.recorded", pathway_id, catalogue.MeasureRecorded(
+        measure_id=measure.id, instrument=measure.instrument, total=measure.total, band=measure.band,
+        context=measure.context, flags=list(measure.flags), rule_set_version=measure.rule_set_version,
+    ))
+    return measure
+
+
+async def _raise_risk_flag(uow: UnitOfWork, case: ScreeningCase, measure: Measure, *, reason: str) -> None:
+    flag = RiskFlag(alert_id=uuid.uuid4(), reason=reason, severity="urgent", measure_id=measure.id,
+                    raised_at=uow.now)
+    await uow.screening.add_risk_flag(pathway_id=case.pathway_id, flag=flag, rule_set_version=uow.rules.version)
+    await uow.screening.save_case(case=case.flag_risk())
+    await uow.events.emit("screening.risk.flagged", case.pathway_id, catalogue.RiskFlagged(
+        alert_id=flag.alert_id, reason=reason, severity="urgent", measure_id=measure.id,
+        rule_set_version=uow.rules.version,
+    ))
+
+
+async def record_history(uow: UnitOfWork, pathway_id: uuid.UUID, history: History) -> Proposal:
+    """Check the health history against the contraindication rules and store the proposal."""
+    case = await uow.screening.get_case(pathway_id=pathway_id, for_update=True)
+    facts = await uow.screening.facts(pathway_id=pathway_id)
+    if facts is None:
+        raise IllegalMove("the pathway's enquiry facts (age band) have not arrived yet; try again shortly")
+    proposal = propose(history, age_band=facts[0], rules=uow.rules)
+    await uow.screening.save_case(case=case.record_history(proposal))
+    await uow.screening.save_history(pathway_id=pathway_id, history=history)
+    return proposal
+
+
+async def review_risk(uow: UnitOfWork, pathway_id: uuid.UUID, *, doctor_id: str, risk_level: str) -> ScreeningCase:
+    """A doctor's risk review answers every open safety flag of the pathway."""
+    case = (await uow.screening.get_case(pathway_id=pathway_id, for_update=True)).review_risk()
+    await uow.screening.review_risk_flags(pathway_id=pathway_id, doctor_id=doctor_id, at=uow.now, level=risk_level)
+    await uow.screening.save_case(case=case)
+    return case
+
+
+async def acknowledge_alert(uow: UnitOfWork, event: catalogue.AlertAcknowledged) -> None:
+    """Staff acknowledged an alert; if it is one of ours, note who and when."""
+    await uow.screening.acknowledge_flag(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.now)
+
+
+async def sign_off(uow: UnitOfWork, pathway_id: uuid.UUID, decision: SignOff) -> ScreeningCase:
+    """The doctor's decision → `screening.completed` (with the proposal, override and baseline totals)."""
+    case = await uow.screening.get_case(pathway_id=pathway_id, for_update=True)
+    facts = await uow.screening.facts(pathway_id=pathway_id)
+    age_band, concerns = facts or (None, ())
+    baseline = latest_baseline_totals(await uow.screening.measures(pathway_id=pathway_id))
+    case = case.sign_off(
+        decision, baseline_taken=set(baseline), required=required_baseline(concerns, uow.rules), now=uow.now
+    )
+    await uow.screening.save_case(case=case)
+    await uow.events.emit("screening.completed", pathway_id, catalogue.ScreeningCompleted(
+        outcome=case.outcome, proposed_outcome=case.proposal.outcome,
+        contraindication_codes=list(case.proposal.codes), overridden=case.overridden, signed_by=case.signed_by,
+        baseline_totals=baseline, indications=list(concerns), age_band=age_band,
+        rule_set_version=case.proposal.rule_set_version,
+    ))
+    return case
+
+
+def latest_baseline_totals(measures: list[Measure]) -> dict[str, int]:
+    """The most recent baseline total per instrument."""
+    return {m.instrument: m.total for m in measures if m.context == "baseline"}

@@ -1,0 +1,199 @@
+"""Screening on the real broker and database: cases from intake's events, measures, safety flags, history,
+sign-off, FHIR export, and no answers on the bus."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from clinicflow.shared.catalogue import EnquiryClosed, EnquiryReceived, IntakeAssessmentBooked
+from tests.integration.conftest import bearer
+from tests.support import eventually, events_on, publish_event, read_topic
+
+pytestmark = pytest.mark.integration
+
+NURSE = bearer("nurse", staff_id="rn-1")
+CLINICIAN = bearer("clinician", staff_id="cl-1")
+DOCTOR = bearer("doctor", staff_id="dr-1")
+PHQ9_NO_RISK = [2, 2, 2, 2, 2, 2, 2, 1, 0]  # 15: moderately severe
+PHQ9_ITEM9 = [1, 1, 1, 1, 1, 1, 1, 1, 1]  # 9: mild, item 9 answered 1
+GAD7 = [2, 2, 2, 1, 1, 1, 1]  # 10: moderate
+NO_CONCERNS = {"conditions": [], "medicine_classes": [], "blood_pressure": {"systolic": 128, "diastolic": 82},
+               "weight_kg": 72.5}
+
+
+async def open_pathway(kafka_settings, screening, *, concerns=("depression",), age_band="35-44") -> uuid.UUID:  # noqa: ANN001
+    """What intake would publish: the enquiry, then the booked assessment; waits until the case is open."""
+    pathway = uuid.uuid4()
+    now = datetime.now(UTC)
+    await publish_event(kafka_settings, "enquiry.received", pathway, EnquiryReceived(
+        channel="web_form", concerns=list(concerns), age_band=age_band, preferred_contact_window="any",
+        consent_version="v1", received_at=now))
+    await publish_event(kafka_settings, "intake.assessment.booked", pathway, IntakeAssessmentBooked(
+        assessment_at=now + timedelta(days=1), clinician_id="cl-1", funding_route="self_funded"))
+    await eventually(lambda: _status(screening, pathway, 200))
+    return pathway
+
+
+async def _status(screening, pathway, expected: int) -> bool:  # noqa: ANN001
+    return (await screening.http.get(f"/pathways/{pathway}/screening", headers=NURSE)).status_code == expected
+
+
+async def measure(screening, pathway, instrument, answers, context="baseline", **headers):  # noqa: ANN001, ANN201
+    return await screening.http.post(f"/pathways/{pathway}/measures", headers={**NURSE, **headers},
+                                     json={"instrument": instrument, "answers": answers, "context": context})
+
+
+async def test_a_booked_assessment_opens_one_case_even_when_redelivered_or_rebooked(screening, kafka_settings, pool):
+    pathway = await open_pathway(kafka_settings, screening)
+    await publish_event(kafka_settings, "intake.assessment.booked", pathway, IntakeAssessmentBooked(
+        assessment_at=datetime.now(UTC) + timedelta(days=2), clinician_id="cl-2", funding_route="insured"))
+    # enquiry.received and both bookings handled
+    await eventually(lambda: pool.fetchval("SELECT count(*) >= 3 FROM processed_messages"))
+    assert await pool.fetchval("SELECT count(*) FROM screening_cases WHERE pathway_id = $1", pathway) == 1
+    assert (await screening.http.get(f"/pathways/{uuid.uuid4()}/screening", headers=NURSE)).status_code == 404
+    assert (await measure(screening, uuid.uuid4(), "phq9", PHQ9_NO_RISK)).status_code == 404
+
+
+async def test_a_measure_is_scored_and_published_without_its_answers(screening, kafka_settings):
+    pathway = await open_pathway(kafka_settings, screening, concerns=("ptsd",))
+    phq9 = await measure(screening, pathway, "phq9", PHQ9_NO_RISK)
+    assert phq9.status_code == 201
+    assert {k: phq9.json()[k] for k in ("instrument", "total", "band", "flags")} == {
+        "instrument": "phq9", "total": 15, "band": "moderately_severe", "flags": []}
+    assert "provisional_ptsd" not in phq9.json()
+    pcl5 = await measure(screening, pathway, "pcl5", [2] * 20)
+    assert (pcl5.json()["total"], pcl5.json()["provisional_ptsd"]) == (40, True)
+
+    events = await events_on(kafka_settings, "screening.measure.recorded", at_least=2)
+    assert [(e.data["instrument"], e.data["total"], e.data["band"], e.data["context"]) for e in events] == [
+        ("phq9", 15, "moderately_severe", "baseline"), ("pcl5", 40, "provisional_ptsd", "baseline")]
+    for event in events:
+        assert "answers" not in event.data
+        assert event.data["rule_set_version"] == "screening-rules-2026.1"
+
+
+@pytest.mark.parametrize(("instrument", "answers", "field"), [
+    ("phq9", [1] * 8, "answers"),
+    ("phq9", [1, 1, 1, 1, 1, 1, 1, 1, 4], "8"),
+    ("gad7", [1, 1, "2", 1, 1, 1, 1], "2"),
+    ("gad7", [1, 1, 1.5, 1, 1, 1, 1], "2"),
+    ("pain_nrs", [True], "0"),
+])
+async def test_invalid_answers_get_422_naming_the_item_and_publish_nothing(
+    screening, kafka_settings, pool, instrument, answers, field
+):
+    pathway = await open_pathway(kafka_settings, screening)
+    response = await measure(screening, pathway, instrument, answers)
+    assert response.status_code == 422
+    assert field in [str(part) for error in response.json()["detail"] for part in error["loc"]]
+    assert await pool.fetchval("SELECT count(*) FROM measures") == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type LIKE 'screening.%'") == 0
+
+
+async def test_item_nine_raises_one_urgent_flag_before_the_measure_event_even_when_the_request_is_retried(
+    screening, kafka_settings, pool
+):
+    pathway = await open_pathway(kafka_settings, screening)
+    first = await measure(screening, pathway, "phq9", PHQ9_ITEM9, **{"Idempotency-Key": "tablet-7"})
+    again = await measure(screening, pathway, "phq9", PHQ9_ITEM9, **{"Idempotency-Key": "tablet-7"})
+    assert first.json()["measure_id"] == again.json()["measure_id"]
+    assert first.json()["flags"] == ["phq9_item9_self_harm_thoughts"]
+
+    [flag] = await events_on(kafka_settings, "screening.risk.flagged")
+    assert (flag.data["reason"], flag.data["severity"]) == ("phq9_item9_self_harm_thoughts", "urgent")
+    order = await pool.fetch("SELECT event_type FROM outbox WHERE event_type LIKE 'screening.%' ORDER BY seq")
+    assert [r["event_type"] for r in order] == ["screening.risk.flagged", "screening.measure.recorded"]
+    case = (await screening.http.get(f"/pathways/{pathway}/screening", headers=NURSE)).json()
+    assert case["risk_review_required"] is True
+
+
+async def test_the_doctor_signs_off_after_history_baselines_and_risk_review(screening, kafka_settings):
+    pathway = await open_pathway(kafka_settings, screening, age_band="65-74")
+    sign = lambda headers, body: screening.http.post(f"/pathways/{pathway}/sign-off", headers=headers, json=body)  # noqa: E731
+    assert (await sign(NURSE, {"outcome": "eligible"})).status_code == 403
+    no_history = await sign(DOCTOR, {"outcome": "eligible"})
+    assert no_history.status_code == 409 and "history" in no_history.json()["detail"]
+
+    proposal = await screening.http.post(f"/pathways/{pathway}/history", headers=CLINICIAN, json={
+        **NO_CONCERNS, "medicine_classes": ["benzodiazepines"], "blood_pressure": {"systolic": 148, "diastolic": 88}})
+    assert proposal.json() == {"outcome": "needs_review", "absolute": [],
+                               "relative": ["age_65_or_over", "interacting_medicines"],
+                               "rule_set_version": "screening-rules-2026.1"}
+    missing = await sign(DOCTOR, {"outcome": "eligible", "override_reason": "reviewed"})
+    assert missing.status_code == 409 and "gad7, phq9" in missing.json()["detail"]
+
+    await measure(screening, pathway, "phq9", PHQ9_ITEM9)
+    await measure(screening, pathway, "gad7", GAD7)
+    flagged = await sign(DOCTOR, {"outcome": "eligible", "override_reason": "reviewed"})
+    assert flagged.status_code == 409 and "risk review" in flagged.json()["detail"]
+    assert (await screening.http.post(f"/pathways/{pathway}/risk-review", headers=DOCTOR,
+                                      json={"risk_level": "low"})).status_code == 200
+    no_reason = await sign(DOCTOR, {"outcome": "eligible"})
+    assert no_reason.status_code == 422 and no_reason.json()["detail"][0]["loc"] == ["body", "override_reason"]
+    signed = await sign(DOCTOR, {"outcome": "eligible", "override_reason": "benzodiazepine tapered; BP fine"})
+    assert signed.status_code == 200 and signed.json()["status"] == "signed_off"
+    assert (await sign(DOCTOR, {"outcome": "eligible", "override_reason": "again"})).status_code == 409
+
+    [completed] = await events_on(kafka_settings, "screening.completed")
+    assert completed.subject == pathway
+    assert completed.data == {
+        "outcome": "eligible", "proposed_outcome": "needs_review",
+        "contraindication_codes": ["age_65_or_over", "interacting_medicines"], "overridden": False,
+        "signed_by": "dr-1", "baseline_totals": {"phq9": 9, "gad7": 10}, "indications": ["depression"],
+        "age_band": "65-74", "rule_set_version": "screening-rules-2026.1"}
+    assert "benzodiazepine tapered" not in completed.to_bytes().decode()
+
+
+async def test_an_override_is_flagged_on_the_completed_event(screening, kafka_settings):
+    pathway = await open_pathway(kafka_settings, screening)
+    await screening.http.post(f"/pathways/{pathway}/history", headers=CLINICIAN,
+                              json={**NO_CONCERNS, "conditions": ["pregnancy"]})
+    await measure(screening, pathway, "phq9", PHQ9_NO_RISK)
+    await measure(screening, pathway, "gad7", GAD7)
+    signed = await screening.http.post(f"/pathways/{pathway}/sign-off", headers=DOCTOR,
+                                       json={"outcome": "ineligible"})
+    assert signed.status_code == 200
+    [completed] = await events_on(kafka_settings, "screening.completed")
+    assert (completed.data["outcome"], completed.data["overridden"]) == ("ineligible", False)
+
+
+async def test_a_closed_enquiry_closes_the_case(screening, kafka_settings):
+    pathway = await open_pathway(kafka_settings, screening)
+    await publish_event(kafka_settings, "enquiry.closed", pathway, EnquiryClosed(reason="declined"))
+    await eventually(lambda: _closed(screening, pathway))
+    assert (await measure(screening, pathway, "phq9", PHQ9_NO_RISK)).status_code == 409
+
+
+async def _closed(screening, pathway) -> bool:  # noqa: ANN001
+    return (await screening.http.get(f"/pathways/{pathway}/screening", headers=NURSE)).json()["status"] == "closed"
+
+
+async def test_measures_export_as_valid_fhir_with_loinc_codes(screening, kafka_settings):
+    pathway = await open_pathway(kafka_settings, screening)
+    await measure(screening, pathway, "phq9", PHQ9_NO_RISK)
+    await measure(screening, pathway, "pain_nrs", [6])
+    exported = (await screening.http.get(f"/pathways/{pathway}/screening/fhir", headers=CLINICIAN)).json()
+    Bundle.model_validate(exported)
+    resources = [e["resource"] for e in exported["entry"]]
+    assert [r["resourceType"] for r in resources] == ["QuestionnaireResponse", "Observation"] * 2
+    assert resources[0]["questionnaire"] == "http://loinc.org/q/44249-1"
+    assert [r["code"]["coding"][0]["code"] for r in resources if r["resourceType"] == "Observation"] == [
+        "44261-6", "72514-3"]
+    assert resources[1]["valueInteger"] == 15
+    assert resources[0]["subject"] == {"reference": f"Patient/{pathway}"}
+
+
+async def test_no_screening_event_carries_answers(screening, kafka_settings):
+    pathway = await open_pathway(kafka_settings, screening)
+    await measure(screening, pathway, "phq9", PHQ9_ITEM9)
+    await measure(screening, pathway, "gad7", GAD7)
+    await events_on(kafka_settings, "screening.measure.recorded", at_least=2)
+    for topic in ("screening.measure.recorded.v1", "screening.risk.flagged.v1"):
+        for record in await read_topic(kafka_settings, topic, at_least=1):
+            data = json.loads(record.value)["data"]
+            assert "answers" not in data and "items" not in data
