@@ -4,16 +4,24 @@ from importlib import resources
 
 from fastapi import FastAPI
 
+from clinicflow.sessions.api import build_router
+from clinicflow.sessions.handlers import build_handlers
+from clinicflow.sessions.rules import load_rules
+from clinicflow.sessions.scheduler import integration_scheduler
 from clinicflow.sessions.settings import SessionsSettings
 from clinicflow.shared.database import migrations_in
-from clinicflow.shared.runtime import ServiceDefinition, build_app
+from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
 
 
-def create_app(settings: SessionsSettings) -> FastAPI:
+def create_app(settings: SessionsSettings, *, clock: Clock = utc_now) -> FastAPI:
     """The sessions service's ASGI app."""
+    rules = load_rules(settings.rules_file)
     definition = ServiceDefinition(
         settings=settings,
         migrations=migrations_in("sessions", resources.files("clinicflow.sessions") / "migrations"),
+        routers=[build_router(rules)],
+        handlers=build_handlers(rules, clock),
+        background=[integration_scheduler(rules, poll_seconds=settings.scheduler_poll_seconds)],
         description="Treatment courses, monitored dosing sessions, integration scheduling and progress.",
     )
-    return build_app(definition)
+    return build_app(definition, clock=clock)

@@ -1,0 +1,210 @@
+"""Sessions' SQL: courses, dosing sessions, vitals, alerts and integrations, on the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from clinicflow.sessions.domain import Course, DosingSession, Integration, SessionStatus, VitalsReading
+from clinicflow.sessions.monitoring import Dose, Vitals
+from clinicflow.shared.errors import NotFound
+
+_ADD_COURSE = """
+INSERT INTO courses (id, pathway_id, status, planned_sessions, indications, age_band, baseline_phq9, started_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (pathway_id) DO NOTHING RETURNING id"""
+_COURSE_BY_ID = "SELECT * FROM courses WHERE id = $1"
+_COURSE_BY_PATHWAY = "SELECT * FROM courses WHERE pathway_id = $1"
+_LOCK_COURSE = "SELECT * FROM courses WHERE id = $1 FOR UPDATE"
+_SAVE_COURSE = "UPDATE courses SET status = $2, latest_phq9 = $3, completed_at = $4 WHERE id = $1"
+_ADD_SESSION = """
+INSERT INTO dosing_sessions (id, course_id, pathway_id, status, scheduled_at) VALUES ($1, $2, $3, $4, $5)"""
+_SESSION = "SELECT * FROM dosing_sessions WHERE id = $1"
+_LOCK_SESSION = "SELECT * FROM dosing_sessions WHERE id = $1 FOR UPDATE"
+_SESSIONS_OF_COURSE = "SELECT * FROM dosing_sessions WHERE course_id = $1 ORDER BY scheduled_at, id"
+_SAVE_SESSION = """
+UPDATE dosing_sessions SET status = $2, weight_kg = $3, deferral_reasons = $4, pre_dose_override_reason = $5,
+       route = $6, dose_mg = $7, dose_mg_per_kg = $8, dose_weight_kg = $9, dose_within_protocol = $10,
+       dose_override_reason = $11, dosed_at = $12, discharged_at = $13, discharged_by = $14, session_number = $15,
+       adverse_event_codes = $16, rule_set_version = $17
+WHERE id = $1"""
+_ADD_VITALS = """
+INSERT INTO vitals (session_id, phase, measured_at, systolic, diastolic, heart_rate, spo2, moaas, cadss, breached)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"""
+_VITALS = "SELECT * FROM vitals WHERE session_id = $1 ORDER BY measured_at, id"
+_ADD_ALERT = """
+INSERT INTO vitals_alerts (alert_id, session_id, breached, rule_set_version, raised_at) VALUES ($1, $2, $3, $4, $5)"""
+_ACKNOWLEDGE_ALERT = """
+UPDATE vitals_alerts SET acknowledged_by = $2, acknowledged_at = $3 WHERE alert_id = $1 AND acknowledged_at IS NULL"""
+_ADD_INTEGRATION = """
+INSERT INTO integrations (id, session_id, course_id, pathway_id, opens_at, due_by) VALUES ($1, $2, $3, $4, $5, $6)"""
+_INTEGRATION = "SELECT * FROM integrations WHERE id = $1"
+_LOCK_INTEGRATION = "SELECT * FROM integrations WHERE id = $1 FOR UPDATE"
+_INTEGRATIONS_OF_COURSE = "SELECT * FROM integrations WHERE course_id = $1 ORDER BY opens_at"
+_COMPLETE_INTEGRATION = "UPDATE integrations SET completed_at = $2, completed_by = $3 WHERE id = $1"
+# Claimed rows stay locked until the claiming transaction commits, so two schedulers never fire the same row.
+_CLAIM_DUE = """
+SELECT * FROM integrations WHERE due_published_at IS NULL AND opens_at <= $1
+ORDER BY opens_at LIMIT $2 FOR UPDATE SKIP LOCKED"""
+_CLAIM_OVERDUE = """
+SELECT * FROM integrations WHERE overdue_published_at IS NULL AND completed_at IS NULL AND due_by <= $1
+ORDER BY due_by LIMIT $2 FOR UPDATE SKIP LOCKED"""
+_MARK_DUE_PUBLISHED = "UPDATE integrations SET due_published_at = $2 WHERE id = ANY($1::uuid[])"
+_MARK_OVERDUE_PUBLISHED = "UPDATE integrations SET overdue_published_at = $2 WHERE id = ANY($1::uuid[])"
+
+
+class SessionsRepository:
+    """Sessions' tables, read and written on one connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add_course(self, *, course: Course) -> bool:
+        """Open a course; False when the pathway already has one."""
+        c = course
+        return await self._conn.fetchval(
+            _ADD_COURSE, c.id, c.pathway_id, c.status, c.planned_sessions, list(c.indications), c.age_band,
+            c.baseline_phq9, c.started_at,
+        ) is not None
+
+    async def course(self, *, course_id: uuid.UUID, for_update: bool = False) -> Course:
+        """One course; NotFound otherwise."""
+        return _course(await self._one(_LOCK_COURSE if for_update else _COURSE_BY_ID, course_id, what="course"))
+
+    async def course_of_pathway(self, *, pathway_id: uuid.UUID) -> Course:
+        """The pathway's course; NotFound when none was opened."""
+        return _course(await self._one(_COURSE_BY_PATHWAY, pathway_id, what="course for that pathway"))
+
+    async def save_course(self, *, course: Course) -> None:
+        """Write a course's changed state."""
+        await self._conn.execute(_SAVE_COURSE, course.id, course.status, course.latest_phq9, course.completed_at)
+
+    async def add_session(self, *, session: DosingSession) -> None:
+        """Store a scheduled session."""
+        s = session
+        await self._conn.execute(_ADD_SESSION, s.id, s.course_id, s.pathway_id, s.status.value, s.scheduled_at)
+
+    async def session(self, *, session_id: uuid.UUID, for_update: bool = False) -> DosingSession:
+        """One session; NotFound otherwise."""
+        return _session(await self._one(_LOCK_SESSION if for_update else _SESSION, session_id, what="session"))
+
+    async def sessions_of_course(self, *, course_id: uuid.UUID) -> list[DosingSession]:
+        """A course's sessions in scheduled order."""
+        return [_session(r) for r in await self._conn.fetch(_SESSIONS_OF_COURSE, course_id)]
+
+    async def save_session(self, *, session: DosingSession) -> None:
+        """Write a session's changed state."""
+        s, d = session, session.dose
+        await self._conn.execute(
+            _SAVE_SESSION, s.id, s.status.value, s.weight_kg, list(s.deferral_reasons), s.pre_dose_override_reason,
+            d and d.route, d and d.mg, d and d.mg_per_kg, d and d.weight_kg, d and d.within_protocol,
+            d and d.override_reason, s.dosed_at, s.discharged_at, s.discharged_by, s.session_number,
+            list(s.adverse_event_codes), s.rule_set_version,
+        )
+
+    async def add_vitals(
+        self, *, session_id: uuid.UUID, reading: VitalsReading, phase: str, breached: list[str]
+    ) -> None:
+        """Store one set of readings."""
+        v = reading.vitals
+        await self._conn.execute(
+            _ADD_VITALS, session_id, phase, reading.measured_at, v.systolic, v.diastolic, v.heart_rate, v.spo2,
+            v.moaas, list(v.cadss) if v.cadss is not None else None, breached,
+        )
+
+    async def vitals(self, *, session_id: uuid.UUID) -> list[tuple[str, VitalsReading, list[str]]]:
+        """A session's readings, oldest first, with their phase and breached thresholds."""
+        return [
+            (r["phase"], VitalsReading(
+                Vitals(r["systolic"], r["diastolic"], r["heart_rate"], r["spo2"], r["moaas"],
+                       tuple(r["cadss"]) if r["cadss"] is not None else None), r["measured_at"]), list(r["breached"]))
+            for r in await self._conn.fetch(_VITALS, session_id)
+        ]
+
+    async def add_alert(
+        self, *, alert_id: uuid.UUID, session_id: uuid.UUID, breached: list[str], rule_set_version: str, at: datetime
+    ) -> None:
+        """Store a vital-sign safety alert."""
+        await self._conn.execute(_ADD_ALERT, alert_id, session_id, breached, rule_set_version, at)
+
+    async def acknowledge_alert(self, *, alert_id: uuid.UUID, by: str, at: datetime) -> None:
+        """Note that staff acknowledged one of our alerts (other services' alerts match no row)."""
+        await self._conn.execute(_ACKNOWLEDGE_ALERT, alert_id, by, at)
+
+    async def add_integration(self, *, integration: Integration) -> None:
+        """Store an integration session that falls due."""
+        i = integration
+        await self._conn.execute(_ADD_INTEGRATION, i.id, i.session_id, i.course_id, i.pathway_id, i.opens_at, i.due_by)
+
+    async def integration(self, *, integration_id: uuid.UUID, for_update: bool = False) -> Integration:
+        """One integration session; NotFound otherwise."""
+        query = _LOCK_INTEGRATION if for_update else _INTEGRATION
+        return _integration(await self._one(query, integration_id, what="integration session"))
+
+    async def integrations_of_course(self, *, course_id: uuid.UUID) -> list[Integration]:
+        """A course's integration sessions."""
+        return [_integration(r) for r in await self._conn.fetch(_INTEGRATIONS_OF_COURSE, course_id)]
+
+    async def save_completion(self, *, integration: Integration) -> None:
+        """Record that an integration session took place."""
+        await self._conn.execute(
+            _COMPLETE_INTEGRATION, integration.id, integration.completed_at, integration.completed_by
+        )
+
+    async def claim_due(self, *, now: datetime, limit: int) -> list[Integration]:
+        """Integrations whose window has opened and whose `integration.due` is not yet published (locked)."""
+        return [_integration(r) for r in await self._conn.fetch(_CLAIM_DUE, now, limit)]
+
+    async def claim_overdue(self, *, now: datetime, limit: int) -> list[Integration]:
+        """Integrations past their due time, not completed, not yet announced overdue (locked)."""
+        return [_integration(r) for r in await self._conn.fetch(_CLAIM_OVERDUE, now, limit)]
+
+    async def mark_due_published(self, *, ids: list[uuid.UUID], at: datetime) -> None:
+        """Remember that `integration.due` went out for these."""
+        await self._conn.execute(_MARK_DUE_PUBLISHED, ids, at)
+
+    async def mark_overdue_published(self, *, ids: list[uuid.UUID], at: datetime) -> None:
+        """Remember that `integration.overdue` went out for these."""
+        await self._conn.execute(_MARK_OVERDUE_PUBLISHED, ids, at)
+
+    async def _one(self, query: str, key: uuid.UUID, *, what: str) -> asyncpg.Record:
+        row = await self._conn.fetchrow(query, key)
+        if row is None:
+            raise NotFound(f"no {what} with that id")
+        return row
+
+
+def _course(r: asyncpg.Record) -> Course:
+    return Course(
+        id=r["id"], pathway_id=r["pathway_id"], status=r["status"], planned_sessions=r["planned_sessions"],
+        indications=tuple(r["indications"]), age_band=r["age_band"], baseline_phq9=r["baseline_phq9"],
+        latest_phq9=r["latest_phq9"], started_at=r["started_at"], completed_at=r["completed_at"],
+    )
+
+
+def _session(r: asyncpg.Record) -> DosingSession:
+    dose = None
+    if r["route"] is not None:
+        dose = Dose(
+            route=r["route"], mg=float(r["dose_mg"]),
+            mg_per_kg=float(r["dose_mg_per_kg"]) if r["dose_mg_per_kg"] is not None else None,
+            weight_kg=float(r["dose_weight_kg"]) if r["dose_weight_kg"] is not None else None,
+            within_protocol=r["dose_within_protocol"], override_reason=r["dose_override_reason"],
+        )
+    return DosingSession(
+        id=r["id"], course_id=r["course_id"], pathway_id=r["pathway_id"], status=SessionStatus(r["status"]),
+        scheduled_at=r["scheduled_at"], weight_kg=float(r["weight_kg"]) if r["weight_kg"] is not None else None,
+        deferral_reasons=tuple(r["deferral_reasons"]), pre_dose_override_reason=r["pre_dose_override_reason"],
+        dose=dose, dosed_at=r["dosed_at"], discharged_at=r["discharged_at"], discharged_by=r["discharged_by"],
+        session_number=r["session_number"], adverse_event_codes=tuple(r["adverse_event_codes"]),
+        rule_set_version=r["rule_set_version"],
+    )
+
+
+def _integration(r: asyncpg.Record) -> Integration:
+    return Integration(
+        id=r["id"], session_id=r["session_id"], course_id=r["course_id"], pathway_id=r["pathway_id"],
+        opens_at=r["opens_at"], due_by=r["due_by"], completed_at=r["completed_at"], completed_by=r["completed_by"],
+    )

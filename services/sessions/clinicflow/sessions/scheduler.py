@@ -1,0 +1,46 @@
+"""The durable integration scheduler: a loop in every instance over the integrations table in sessions' schema.
+
+Each tick claims rows with ``FOR UPDATE SKIP LOCKED`` and marks them published in the same transaction as the
+outbox rows it writes, so each `integration.due` and `integration.overdue` fires exactly once however many
+instances run; rows are selected by time, so after downtime the first tick catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from clinicflow.sessions import service
+from clinicflow.sessions.repository import SessionsRepository
+from clinicflow.sessions.rules import SessionRules
+from clinicflow.shared.database import transaction
+from clinicflow.shared.outbox import EventWriter, Outbox
+from clinicflow.shared.retry import Backoff
+from clinicflow.shared.runtime import ServiceRuntime
+
+log = structlog.get_logger(__name__)
+
+
+async def tick(runtime: ServiceRuntime, rules: SessionRules) -> int:
+    """One pass: publish what has fallen due; returns how many events were written."""
+    async with transaction(runtime.pool) as conn:
+        events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
+        return await service.publish_due_integrations(service.UnitOfWork(SessionsRepository(conn), events, rules))
+
+
+def integration_scheduler(rules: SessionRules, *, poll_seconds: float):  # noqa: ANN201 - a background starter
+    """A background task for the runtime: tick every ``poll_seconds`` until cancelled, never dying."""
+
+    async def run(runtime: ServiceRuntime) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await tick(runtime, rules)
+                backoff.reset()
+                await asyncio.sleep(poll_seconds)
+            except Exception as exc:  # the database may be restarting: the rows wait, try again
+                log.warning("integration scheduler tick failed", error=type(exc).__name__)
+                await asyncio.sleep(backoff.next())
+
+    return run
