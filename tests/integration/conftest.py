@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,6 +15,8 @@ from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.settings import IntakeSettings
 from clinicflow.localinfra.ports import free_port
 from clinicflow.screening.app import create_app as create_screening
+from clinicflow.sessions.app import create_app as create_sessions
+from clinicflow.sessions.settings import SessionsSettings
 from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.shared.auth import mint_token
 from tests.conftest import TEST_JWT_SECRET
@@ -54,3 +58,49 @@ async def screening(kafka_settings, database_settings, auth_settings, namespace)
     )
     async with serving(create_screening(settings), port) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         yield RunningService(http=http, settings=settings)
+
+
+class MovableClock:
+    """A clock the test moves forward, for rules measured in minutes and hours."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by a ``timedelta``'s keywords; returns the new time."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    """The clock the sessions service under test reads."""
+    return MovableClock()
+
+
+@asynccontextmanager
+async def sessions_instance(settings: SessionsSettings, clock: MovableClock) -> AsyncIterator[RunningService]:
+    """One running instance of the sessions service."""
+    port = free_port()
+    app = create_sessions(settings.model_copy(update={"http_port": port}), clock=clock)
+    async with serving(app, port) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield RunningService(http=http, settings=settings)
+
+
+@pytest.fixture
+def sessions_settings(kafka_settings, database_settings, auth_settings, namespace) -> SessionsSettings:
+    """Sessions settings on this test's schema and topics, with a fast scheduler."""
+    return SessionsSettings(
+        http_port=0, db_schema=namespace, kafka=kafka_settings, database=database_settings, auth=auth_settings,
+        outbox_poll_seconds=0.5, scheduler_poll_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def sessions(sessions_settings, clock) -> AsyncIterator[RunningService]:
+    """The sessions service on its own schema and topics, reading the test's clock."""
+    async with sessions_instance(sessions_settings, clock) as running:
+        yield running

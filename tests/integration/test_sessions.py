@@ -1,0 +1,226 @@
+"""Sessions on the real broker and database: courses, the dosing-session state machine, alerts, discharge, the
+integration scheduler across instances and restarts, and a whole course's outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from clinicflow.shared.catalogue import MeasureRecorded, ScreeningCompleted
+from tests.integration.conftest import bearer, sessions_instance
+from tests.support import eventually, events_on, publish_event
+
+pytestmark = pytest.mark.integration
+
+DOCTOR = bearer("doctor", staff_id="dr-1")
+NURSE = bearer("nurse", staff_id="rn-1")
+CLINICIAN = bearer("clinician", staff_id="cl-1")
+THERAPIST = bearer("therapist", staff_id="th-1")
+CALM = {"systolic": 124, "diastolic": 80, "heart_rate": 72, "spo2": 98}
+PRE_DOSE = {**CALM, "weight_kg": 70.0, "escort_confirmed": True, "interacting_medicines_since_last": False}
+CHECKLIST = {k: True for k in ("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
+                               "instructions_given", "next_session_booked", "integration_booked")}
+
+
+def screening_completed(outcome="eligible", baseline_phq9=18, age_band="35-44") -> ScreeningCompleted:  # noqa: ANN001
+    return ScreeningCompleted(
+        outcome=outcome, proposed_outcome="eligible", contraindication_codes=[], overridden=False, signed_by="dr-1",
+        baseline_totals={"phq9": baseline_phq9, "gad7": 9}, indications=["depression"], age_band=age_band,
+        rule_set_version="screening-rules-2026.1")
+
+
+async def start_course(sessions, kafka_settings, **screening) -> tuple[uuid.UUID, dict]:  # noqa: ANN001
+    pathway = uuid.uuid4()
+    await publish_event(kafka_settings, "screening.completed", pathway, screening_completed(**screening))
+    course = await eventually(lambda: _course(sessions, pathway))
+    return pathway, course
+
+
+async def _course(sessions, pathway):  # noqa: ANN001, ANN202
+    response = await sessions.http.get(f"/pathways/{pathway}/course", headers=NURSE)
+    return response.json() if response.status_code == 200 else None
+
+
+async def post(sessions, path, body=None, headers=NURSE, status=200):  # noqa: ANN001, ANN201
+    response = await sessions.http.post(path, json=body or {}, headers=headers)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def dose_a_session(sessions, course_id, clock, *, route_dose=None) -> dict:  # noqa: ANN001
+    """Schedule, pass the pre-dose check and dose; returns the session."""
+    session = await post(sessions, f"/courses/{course_id}/sessions", {"scheduled_at": clock().isoformat()},
+                         status=201)
+    sid = session["session_id"]
+    await post(sessions, f"/sessions/{sid}/pre-dose-check", PRE_DOSE)
+    return await post(sessions, f"/sessions/{sid}/dose", route_dose or {"route": "iv", "dose_mg_per_kg": 0.5},
+                      headers=DOCTOR)
+
+
+async def run_a_session(sessions, course_id, clock) -> dict:  # noqa: ANN001
+    """A whole monitored session: dose, the ~40-minute and pre-discharge vitals, two hours, discharge."""
+    session = await dose_a_session(sessions, course_id, clock)
+    sid = session["session_id"]
+    clock.advance(minutes=40)
+    await post(sessions, f"/sessions/{sid}/vitals", {**CALM, "systolic": 150, "moaas": 4, "cadss": [2, 1, 1, 0, 0, 1]},
+               status=201)
+    clock.advance(minutes=75)
+    await post(sessions, f"/sessions/{sid}/vitals", {**CALM, "moaas": 5, "cadss": [0] * 6}, status=201)
+    clock.advance(minutes=6)
+    return await post(sessions, f"/sessions/{sid}/discharge", {"checklist": CHECKLIST}, headers=CLINICIAN)
+
+
+async def test_an_eligible_screening_opens_one_course_and_others_open_none(sessions, kafka_settings, pool):
+    pathway, course = await start_course(sessions, kafka_settings)
+    assert (course["planned_sessions"], course["baseline_phq9"], course["status"]) == (6, 18, "active")
+    await publish_event(kafka_settings, "screening.completed", pathway, screening_completed())
+    ineligible = uuid.uuid4()
+    await publish_event(kafka_settings, "screening.completed", ineligible, screening_completed("ineligible"))
+    await eventually(lambda: pool.fetchval("SELECT count(*) >= 3 FROM processed_messages"))
+    [started] = await events_on(kafka_settings, "course.started")
+    assert (started.subject, started.data["course_id"]) == (pathway, course["course_id"])
+    assert (await sessions.http.get(f"/pathways/{ineligible}/course", headers=NURSE)).status_code == 404
+
+
+async def test_a_monitored_session_is_logged_and_its_integration_falls_due(sessions, kafka_settings, clock):
+    _, course = await start_course(sessions, kafka_settings)
+    discharged = await run_a_session(sessions, course["course_id"], clock)
+    assert (discharged["status"], discharged["session_number"]) == ("discharged", 1)
+
+    [logged] = await events_on(kafka_settings, "session.logged")
+    assert {k: logged.data[k] for k in ("session_number", "route", "dose_mg", "dose_mg_per_kg", "monitoring_minutes",
+                                        "lowest_moaas", "peak_dissociation")} == {
+        "session_number": 1, "route": "iv", "dose_mg": 35.0, "dose_mg_per_kg": 0.5, "monitoring_minutes": 121,
+        "lowest_moaas": 4, "peak_dissociation": 5}
+    assert logged.data["vitals_summary"]["max_systolic"] == 150
+    [due] = await events_on(kafka_settings, "integration.due")
+    assert due.data["session_id"] == discharged["session_id"]
+
+    completed = await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=THERAPIST)
+    assert completed["completed_at"] is not None
+    await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=THERAPIST, status=409)
+    await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=NURSE, status=403)
+    [done] = await events_on(kafka_settings, "integration.completed")
+    assert done.data["completed_by"] == "th-1"
+
+
+async def test_high_pre_dose_blood_pressure_defers_unless_the_doctor_overrides(sessions, kafka_settings, clock):
+    _, course = await start_course(sessions, kafka_settings, age_band="65-74")
+    high = {**PRE_DOSE, "systolic": 151}
+    first = await post(sessions, f"/courses/{course['course_id']}/sessions", {"scheduled_at": clock().isoformat()},
+                       status=201)
+    deferred = await post(sessions, f"/sessions/{first['session_id']}/pre-dose-check", high)
+    assert (deferred["status"], deferred["deferral_reasons"]) == ("deferred", ["pre_dose_bp_above_guide"])
+    [event] = await events_on(kafka_settings, "session.deferred")
+    assert event.data["reason_codes"] == ["pre_dose_bp_above_guide"]
+    await post(sessions, f"/sessions/{first['session_id']}/dose", {"route": "iv", "dose_mg_per_kg": 0.5},
+               headers=DOCTOR, status=409)
+
+    second = await post(sessions, f"/courses/{course['course_id']}/sessions", {"scheduled_at": clock().isoformat()},
+                        status=201)
+    await post(sessions, f"/sessions/{second['session_id']}/pre-dose-check", {**high, "override_reason": "nurse says"},
+               status=409)
+    ready = await post(sessions, f"/sessions/{second['session_id']}/pre-dose-check",
+                       {**high, "override_reason": "repeat reading 148/88 after rest"}, headers=DOCTOR)
+    assert ready["status"] == "ready"
+
+
+async def test_a_vital_sign_breach_raises_an_urgent_alert_at_once(sessions, kafka_settings, clock):
+    _, course = await start_course(sessions, kafka_settings)
+    session = await dose_a_session(sessions, course["course_id"], clock)
+    clock.advance(minutes=20)
+    breaches = await post(sessions, f"/sessions/{session['session_id']}/vitals",
+                          {**CALM, "systolic": 185, "spo2": 91, "moaas": 3}, status=201)
+    assert breaches == {"breached": ["systolic_above_180", "spo2_below_92"]}
+    [alert] = await events_on(kafka_settings, "session.vitals.alerted")
+    assert (alert.data["severity"], alert.data["breached"]) == ("urgent", ["systolic_above_180", "spo2_below_92"])
+
+
+async def test_doses_outside_the_protocol_need_the_doctors_reason(sessions, kafka_settings, clock):
+    _, course = await start_course(sessions, kafka_settings)
+    session = await post(sessions, f"/courses/{course['course_id']}/sessions", {"scheduled_at": clock().isoformat()},
+                         status=201)
+    sid = session["session_id"]
+    await post(sessions, f"/sessions/{sid}/pre-dose-check", PRE_DOSE)
+    await post(sessions, f"/sessions/{sid}/dose", {"route": "iv", "dose_mg_per_kg": 0.5}, headers=NURSE, status=403)
+    refused = await sessions.http.post(f"/sessions/{sid}/dose", json={"route": "iv", "dose_mg_per_kg": 0.9},
+                                       headers=DOCTOR)
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "dose_mg_per_kg"]
+    given = await post(sessions, f"/sessions/{sid}/dose", {"route": "iv", "dose_mg_per_kg": 0.9,
+                                                           "override_reason": "partial response at 0.75"},
+                       headers=DOCTOR)
+    assert given["dose"] == {"route": "iv", "mg": 63.0, "mg_per_kg": 0.9, "weight_kg": 70.0,
+                             "within_protocol": False, "overridden": True}
+
+
+async def test_discharge_before_two_hours_is_refused(sessions, kafka_settings, clock):
+    _, course = await start_course(sessions, kafka_settings)
+    session = await dose_a_session(sessions, course["course_id"], clock)
+    clock.advance(minutes=40)
+    await post(sessions, f"/sessions/{session['session_id']}/vitals", {**CALM, "moaas": 5}, status=201)
+    clock.advance(minutes=60)
+    await post(sessions, f"/sessions/{session['session_id']}/vitals", {**CALM, "moaas": 5}, status=201)
+    early = await sessions.http.post(f"/sessions/{session['session_id']}/discharge", json={"checklist": CHECKLIST},
+                                     headers=CLINICIAN)
+    assert early.status_code == 409
+    assert "100 of 120 minutes" in early.json()["detail"]
+
+
+async def test_the_scheduler_fires_once_with_two_instances_and_catches_up_after_downtime(
+    sessions_settings, clock, kafka_settings, pool
+):
+    async with sessions_instance(sessions_settings, clock) as one:
+        _, course = await start_course(one, kafka_settings)
+        await run_a_session(one, course["course_id"], clock)
+        await events_on(kafka_settings, "integration.due")
+    # Both instances are down while the 72-hour window passes; then two come back at once.
+    clock.advance(hours=73)
+    async with sessions_instance(sessions_settings, clock), sessions_instance(sessions_settings, clock):
+        [overdue] = await events_on(kafka_settings, "integration.overdue")
+        await asyncio.sleep(2)  # many scheduler ticks of both instances
+    assert len(await events_on(kafka_settings, "integration.due")) == 1
+    assert len(await events_on(kafka_settings, "integration.overdue", timeout=3)) == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'integration.overdue'") == 1
+
+
+async def test_a_six_session_course_reports_response_remission_and_completes(sessions, kafka_settings, clock):
+    pathway, course = await start_course(sessions, kafka_settings, baseline_phq9=20)
+    follow_ups = [16, 12, 9, 6, 4, 3]
+    for number, phq9 in enumerate(follow_ups, start=1):
+        await run_a_session(sessions, course["course_id"], clock)
+        await publish_event(kafka_settings, "screening.measure.recorded", pathway, MeasureRecorded(
+            measure_id=uuid.uuid4(), instrument="phq9", total=phq9, band="x", context="follow_up",
+            rule_set_version="screening-rules-2026.1"))
+        [*_, due] = await events_on(kafka_settings, "integration.due", at_least=number)
+        clock.advance(days=2)
+        await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=THERAPIST)
+    await post(sessions, f"/courses/{course['course_id']}/sessions", {"scheduled_at": clock().isoformat()},
+               status=409)
+
+    progress = await events_on(kafka_settings, "course.progress.updated", at_least=6)
+    assert [(e.data["latest_phq9"], e.data["response"], e.data["remission"]) for e in progress] == [
+        (16, False, False), (12, False, False), (9, True, False), (6, True, False), (4, True, True), (3, True, True)]
+    [completed] = await events_on(kafka_settings, "course.completed")
+    assert completed.data == {"course_id": course["course_id"], "sessions_completed": 6, "baseline_phq9": 20,
+                              "final_phq9": 3, "change_percent": -85.0, "response": True, "remission": True}
+    logged = await events_on(kafka_settings, "session.logged", at_least=6)
+    assert [e.data["session_number"] for e in logged] == [1, 2, 3, 4, 5, 6]
+    assert (await _course(sessions, pathway))["status"] == "completed"
+
+
+async def test_a_session_exports_as_valid_fhir(sessions, kafka_settings, clock):
+    from fhir.resources.R4B.bundle import Bundle
+
+    _, course = await start_course(sessions, kafka_settings)
+    session = await run_a_session(sessions, course["course_id"], clock)
+    exported = (await sessions.http.get(f"/sessions/{session['session_id']}/fhir", headers=NURSE)).json()
+    Bundle.model_validate(exported)
+    kinds = [e["resource"]["resourceType"] for e in exported["entry"]]
+    assert kinds[:3] == ["Encounter", "Procedure", "MedicationAdministration"]
+    codes = {e["resource"]["code"]["coding"][0]["code"] for e in exported["entry"]
+             if e["resource"]["resourceType"] == "Observation"}
+    assert codes == {"85354-9", "8867-4", "2708-6"}
