@@ -15,11 +15,14 @@ from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.settings import IntakeSettings
 from clinicflow.localinfra.ports import free_port
 from clinicflow.screening.app import create_app as create_screening
+from clinicflow.notifications.app import create_app as create_notifications
+from clinicflow.notifications.settings import NotificationsSettings
 from clinicflow.sessions.app import create_app as create_sessions
 from clinicflow.sessions.settings import SessionsSettings
 from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.shared.auth import mint_token
 from tests.conftest import TEST_JWT_SECRET
+from tests.receivers import SmtpSink, WebhookReceiver, webhook_receiver
 from tests.support import serving
 
 
@@ -61,18 +64,18 @@ async def screening(kafka_settings, database_settings, auth_settings, namespace)
 
 
 class MovableClock:
-    """A clock the test moves forward, for rules measured in minutes and hours."""
+    """Real time plus an offset the test moves forward, for rules measured in minutes and hours."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.offset = timedelta()
 
     def __call__(self) -> datetime:
-        return self.now
+        return datetime.now(UTC) + self.offset
 
     def advance(self, **delta: float) -> datetime:
         """Move forward by a ``timedelta``'s keywords; returns the new time."""
-        self.now += timedelta(**delta)
-        return self.now
+        self.offset += timedelta(**delta)
+        return self()
 
 
 @pytest.fixture
@@ -103,4 +106,49 @@ def sessions_settings(kafka_settings, database_settings, auth_settings, namespac
 async def sessions(sessions_settings, clock) -> AsyncIterator[RunningService]:
     """The sessions service on its own schema and topics, reading the test's clock."""
     async with sessions_instance(sessions_settings, clock) as running:
+        yield running
+
+
+@dataclass
+class StaffChannels:
+    """The real servers notifications deliver to."""
+
+    smtp: SmtpSink
+    chat: WebhookReceiver
+    sms: WebhookReceiver
+
+
+@pytest.fixture
+async def staff_channels() -> AsyncIterator[StaffChannels]:
+    """An SMTP server and two signed-webhook receivers (chat, SMS) on loopback."""
+    with SmtpSink() as smtp:
+        async with webhook_receiver(b"chat-secret") as chat, webhook_receiver(b"sms-secret") as sms:
+            yield StaffChannels(smtp, chat, sms)
+
+
+@pytest.fixture
+def notifications_settings(kafka_settings, database_settings, auth_settings, namespace, staff_channels):
+    """Notifications settings on this test's schema and topics, pointed at the test's channel servers."""
+    return NotificationsSettings(
+        http_port=0, db_schema=namespace, kafka=kafka_settings, database=database_settings, auth=auth_settings,
+        outbox_poll_seconds=0.5, dispatcher_poll_seconds=0.1, retry_first_seconds=0.1, retry_cap_seconds=0.5,
+        smtp_host="127.0.0.1", smtp_port=staff_channels.smtp.port,
+        chat_webhook_url=staff_channels.chat.url, chat_webhook_secret="chat-secret",
+        sms_gateway_url=staff_channels.sms.url, sms_gateway_secret="sms-secret",
+    )
+
+
+@asynccontextmanager
+async def notifications_instance(settings: NotificationsSettings, clock: MovableClock) -> AsyncIterator[RunningService]:
+    """One running instance of the notifications service."""
+    port = free_port()
+    app = create_notifications(settings.model_copy(update={"http_port": port}), clock=clock)
+    async with serving(app, port) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield RunningService(http=http, settings=settings)
+
+
+@pytest.fixture
+async def notifications(notifications_settings, clock) -> AsyncIterator[RunningService]:
+    """The notifications service, delivering to the test's SMTP and webhook servers."""
+    async with notifications_instance(notifications_settings, clock) as running:
         yield running

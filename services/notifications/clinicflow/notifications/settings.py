@@ -1,15 +1,33 @@
 """Settings of the notifications service (environment prefix ``NOTIFICATIONS_``)."""
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from clinicflow.shared.settings import ServiceSettings
 
 
 class NotificationsSettings(ServiceSettings):
-    """What the notifications service reads from its environment."""
+    """What the notifications service reads from its environment. A channel without settings is off."""
 
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_")
 
     service_name: str = "notifications"
     http_port: int = 8004
     db_schema: str = "notifications"
+    routing_file: str | None = Field(None, description="Routing rules; the packaged defaults when unset.")
+    directory_file: str | None = Field(None, description="Staff directory and on-call rota; synthetic staff when unset.")
+    staff_portal_url: str = "http://127.0.0.1:8080/staff"
+    dispatcher_poll_seconds: float = Field(1.0, gt=0)
+    retry_first_seconds: float = Field(2.0, gt=0, description="First retry wait; doubles with jitter each attempt.")
+    retry_cap_seconds: float = Field(300.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_implicit_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    email_from: str = "clinicflow@clinic.example"
+    chat_webhook_url: str | None = None
+    chat_webhook_secret: SecretStr | None = None
+    sms_gateway_url: str | None = None
+    sms_gateway_secret: SecretStr | None = None

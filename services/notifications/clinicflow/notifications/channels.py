@@ -1,0 +1,149 @@
+"""The channels that reach staff: SMTP email, a chat incoming webhook and an SMS gateway webhook.
+
+Every send carries the delivery id as its idempotency handle (``Message-ID`` for email, ``Idempotency-Key`` for
+webhooks), so a retry after a crash between sending and recording is recognisable as the same message. Webhooks are
+signed with HMAC-SHA256 over ``timestamp + "." + body``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+import time
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+import httpx
+
+from clinicflow.notifications.routing import StaffMember
+from clinicflow.notifications.templates import Content
+
+SIGNATURE_HEADER = "X-Clinicflow-Signature"
+TIMESTAMP_HEADER = "X-Clinicflow-Timestamp"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One notification on its way to one person over one channel."""
+
+    delivery_id: uuid.UUID
+    recipient: StaffMember
+    content: Content
+    priority: str
+
+
+class TransientFailure(Exception):
+    """Worth trying again later (the channel is down or slow)."""
+
+
+class PermanentFailure(Exception):
+    """Trying again will not help (the channel refused the message)."""
+
+
+class Channel(Protocol):
+    """A way to reach staff."""
+
+    async def send(self, message: Outgoing) -> None: ...
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """The webhook signature header value: ``v1=<hex HMAC-SHA256 of timestamp.body>``."""
+    return "v1=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: bytes, timestamp: str, body: bytes, signature: str, *, tolerance_seconds: int = 300) -> bool:
+    """What a receiver checks: a valid signature on a recent timestamp."""
+    fresh = abs(time.time() - int(timestamp)) <= tolerance_seconds
+    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+@dataclass(frozen=True)
+class SignedWebhook:
+    """A webhook endpoint (chat or SMS gateway) that takes signed JSON."""
+
+    url: str
+    secret: bytes
+    kind: str  # chat | sms
+    timeout_seconds: float = 10.0
+
+    def body(self, message: Outgoing) -> dict:
+        """Slack/Teams incoming-webhook shape for chat; ``to``/``message`` for the SMS gateway."""
+        text = f"{message.content.title}\n{message.content.body}"
+        if self.kind == "sms":
+            return {"to": message.recipient.phone, "message": text, "reference": str(message.delivery_id)}
+        return {"text": text, "priority": message.priority}
+
+    async def send(self, message: Outgoing) -> None:
+        """POST once; raises TransientFailure or PermanentFailure when not accepted."""
+        payload = json.dumps(self.body(message)).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "content-type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(self.secret, timestamp, payload),
+            "Idempotency-Key": str(message.delivery_id),
+        }
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
+                response = await client.post(self.url, content=payload, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransientFailure(type(exc).__name__) from None
+        if response.status_code >= 500 or response.status_code in (408, 429):
+            raise TransientFailure(f"http_{response.status_code}")
+        if response.status_code >= 400:
+            raise PermanentFailure(f"http_{response.status_code}")
+
+
+@dataclass(frozen=True)
+class SmtpEmail:
+    """Email through an SMTP server, with STARTTLS or implicit TLS when configured."""
+
+    host: str
+    port: int
+    sender: str
+    starttls: bool = False
+    implicit_tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout_seconds: float = 10.0
+
+    def message(self, message: Outgoing) -> EmailMessage:
+        """The email; its Message-ID is stable per delivery."""
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = message.recipient.email
+        email["Subject"] = message.content.title
+        email["Message-ID"] = f"<{message.delivery_id}@clinicflow.notifications>"
+        if message.priority == "urgent":
+            email["Importance"] = "high"
+        email.set_content(message.content.body)
+        return email
+
+    async def send(self, message: Outgoing) -> None:
+        """Hand the message to the SMTP server (in a thread: smtplib blocks)."""
+        await asyncio.to_thread(self._send_blocking, self.message(message))
+
+    def _send_blocking(self, email: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        try:
+            smtp_class = smtplib.SMTP_SSL if self.implicit_tls else smtplib.SMTP
+            options = {"context": context} if self.implicit_tls else {}
+            with smtp_class(self.host, self.port, timeout=self.timeout_seconds, **options) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=context)
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(email)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            code = getattr(exc, "smtp_code", 0)
+            if 400 <= code < 500:
+                raise TransientFailure(f"smtp_{code}") from None
+            raise PermanentFailure(type(exc).__name__) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientFailure(type(exc).__name__) from None

@@ -1,0 +1,61 @@
+"""What a notification says: what happened, what is needed, the pathway id and a link. Pure.
+
+Built only from the event's coded fields, which never hold a name, contact detail, free text or answer; staff open
+the link (authenticated, audited) for anything more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Content:
+    """A notification's text."""
+
+    title: str
+    body: str
+    link: str
+
+
+def _codes(values: list[str] | None) -> str:
+    return ", ".join(v.replace("_", " ") for v in values or []) or "none"
+
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "enquiry.received": ("New enquiry to call back",
+                         "A new {channel} enquiry ({concerns}; age band {age_band}) prefers contact: "
+                         "{preferred_contact_window}. Please call back."),
+    "enquiry.callback.logged": ("Call-back attempt due",
+                                "Attempt {attempt_number} was '{outcome}'. The next attempt is due now."),
+    "intake.assessment.booked": ("Intake assessment booked",
+                                 "An intake assessment is booked with you for {assessment_at} ({funding_route})."),
+    "screening.completed": ("Screening signed off",
+                            "Screening outcome: {outcome} (proposed {proposed_outcome}; contraindications: "
+                            "{contraindication_codes}). Plan the next step."),
+    "screening.risk.flagged": ("URGENT: safety flag",
+                               "Urgent safety flag ({reason}). A doctor must review risk now and acknowledge."),
+    "session.vitals.alerted": ("URGENT: vital signs alert",
+                               "In-session readings breached: {breached}. Attend the client now and acknowledge."),
+    "session.deferred": ("Dosing session deferred",
+                         "A dosing session was deferred ({reason_codes}). Review and re-plan."),
+    "integration.due": ("Integration session due",
+                        "An integration session is due by {due_by}. Please arrange it."),
+    "integration.overdue": ("Integration session overdue",
+                            "An integration session has been overdue since {overdue_since}. Please follow up."),
+    "course.progress.updated": ("Course progress",
+                                "PHQ-9 {baseline_phq9} → {latest_phq9} ({change_percent}%): response {response}, "
+                                "remission {remission}."),
+    "course.completed": ("Course completed",
+                         "The course is complete after {sessions_completed} sessions: PHQ-9 {baseline_phq9} → "
+                         "{final_phq9}, response {response}, remission {remission}."),
+}
+
+
+def render(event_type: str, data: dict[str, Any], *, pathway_id: str, staff_portal_url: str) -> Content:
+    """The notification for one event."""
+    title, body = TEMPLATES[event_type]
+    fields = {k: (_codes(v) if isinstance(v, list) else v) for k, v in data.items()}
+    link = f"{staff_portal_url.rstrip('/')}/pathways/{pathway_id}"
+    return Content(title=title, body=f"{body.format(**fields)}\nPathway {pathway_id}: {link}", link=link)
