@@ -265,6 +265,7 @@ class EventSpec:
     producer: str
     payload: type[Payload]
     version: int = 1
+    identifiable: bool = False  # carries personal data: its topics get a short retention
 
     @property
     def topic(self) -> str:
@@ -280,7 +281,7 @@ class EventSpec:
 CATALOGUE: dict[str, EventSpec] = {
     spec.type: spec
     for spec in (
-        EventSpec("webform.enquiry.submitted", "webform", WebFormEnquirySubmitted),
+        EventSpec("webform.enquiry.submitted", "webform", WebFormEnquirySubmitted, identifiable=True),
         EventSpec("enquiry.received", "intake", EnquiryReceived),
         EventSpec("enquiry.callback.logged", "intake", EnquiryCallbackLogged),
         EventSpec("intake.assessment.booked", "intake", IntakeAssessmentBooked),

@@ -14,6 +14,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
+from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.settings import KafkaSettings
 
 
@@ -65,21 +66,32 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
 
 async def ensure_topics(settings: KafkaSettings, topics: Iterable[str]) -> list[str]:
     """Create the topics (named without the configured prefix) that do not exist yet; returns the ones created."""
-    topics = [settings.topic_prefix + t for t in topics]
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [t for t in dict.fromkeys(topics) if t not in existing]
+        wanted = [t for t in dict.fromkeys(topics) if settings.topic_prefix + t not in existing]
         if wanted:
-            new = [NewTopic(t, settings.topic_partitions, settings.topic_replication_factor) for t in wanted]
+            new = [NewTopic(settings.topic_prefix + t, settings.topic_partitions, settings.topic_replication_factor,
+                            topic_configs=topic_config(settings, t)) for t in wanted]
             try:
                 await admin.create_topics(new)
             except TopicAlreadyExistsError:
                 pass  # another instance created them first
-        return wanted
+        return [settings.topic_prefix + t for t in wanted]
     finally:
         await admin.close()
+
+
+def topic_config(settings: KafkaSettings, topic: str) -> dict[str, str]:
+    """Per-topic settings: durability on a real cluster, short retention where personal data travels."""
+    config = {}
+    if settings.topic_min_insync_replicas:
+        config["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
+    identifiable = {t for spec in CATALOGUE.values() if spec.identifiable for t in (spec.topic, spec.dead_letter_topic)}
+    if topic in identifiable:
+        config["retention.ms"] = str(int(settings.identifiable_topic_retention_hours * 3600 * 1000))
+    return config
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -213,8 +214,26 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run the app with uvicorn on the configured address until SIGINT/SIGTERM."""
+def service_main(
+    argv: list[str] | None,
+    *,
+    settings: ServiceSettings,
+    create_app: Callable[[ServiceSettings], FastAPI],
+    migrations: Callable[[], Sequence[Migration]],
+) -> None:
+    """A service's command line: ``serve`` (the default) until SIGINT/SIGTERM, or ``migrate`` its schema and exit."""
+    import argparse
+
     import uvicorn
 
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    parser = argparse.ArgumentParser(prog=f"clinicflow-{settings.service_name}")
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
+    if parser.parse_args(argv).command == "migrate":
+        configure_logging(settings.log_level)
+        dsn = settings.database.url.get_secret_value()
+        applied = asyncio.run(migrate(dsn, schema=settings.db_schema, migrations=[*platform_migrations(),
+                                                                                  *migrations()]))
+        structlog.get_logger(__name__).info("schema migrated", schema=settings.db_schema, applied=applied)
+        return
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None,
+                access_log=False)

@@ -27,6 +27,10 @@ class KafkaSettings(BaseSettings):
     topic_prefix: str = Field("", description="Namespace for topics and groups on a shared cluster, e.g. `staging.`.")
     topic_partitions: int = Field(3, ge=1, description="Partitions for topics this service creates.")
     topic_replication_factor: int = Field(1, ge=1, description="3 on a production cluster.")
+    topic_min_insync_replicas: int | None = Field(None, ge=1, description="2 on a production cluster.")
+    identifiable_topic_retention_hours: float = Field(
+        24.0, gt=0, description="Retention of topics that carry personal data (the raw web form and its DLQ)."
+    )
 
 
 class DatabaseSettings(BaseSettings):

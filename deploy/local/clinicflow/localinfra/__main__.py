@@ -53,15 +53,24 @@ def _ready(url: str) -> bool:
         return False
 
 
+def _start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    threading.Thread(target=_stream, args=(name, process), daemon=True).start()
+    return process
+
+
 def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
-    processes = {}
+    """The local SMTP sink (messages land in .run/mail as a maildir), then the four services."""
+    smtp_port = _port(1025)
+    mail = RUN_DIR.resolve() / "mail"
+    processes = {"smtp-sink": _start("smtp-sink", [
+        sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}", "-c", "aiosmtpd.handlers.Mailbox",
+        str(mail)], env)}
+    env = {**env, "NOTIFICATIONS_SMTP_HOST": "127.0.0.1", "NOTIFICATIONS_SMTP_PORT": str(smtp_port)}
+    print(f"local SMTP sink on 127.0.0.1:{smtp_port}; staff email lands in {mail}", flush=True)
     for name in SERVICES:
-        process = subprocess.Popen(
-            [sys.executable, "-m", f"clinicflow.{name}"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )
-        threading.Thread(target=_stream, args=(name, process), daemon=True).start()
-        processes[name] = process
+        processes[name] = _start(name, [sys.executable, "-m", f"clinicflow.{name}"], env)
     return processes
 
 

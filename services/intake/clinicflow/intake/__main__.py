@@ -1,14 +1,15 @@
-"""Run the intake service: ``python -m clinicflow.intake`` (or ``clinicflow-intake``)."""
+"""Run the intake service: ``python -m clinicflow.intake [serve|migrate]`` (or ``clinicflow-intake``)."""
 
-from clinicflow.intake.app import create_app
+import sys
+
+from clinicflow.intake.app import create_app, migrations
 from clinicflow.intake.settings import IntakeSettings
-from clinicflow.shared.runtime import serve
+from clinicflow.shared.runtime import service_main
 
 
 def main() -> None:
-    """Read settings from the environment and serve until stopped."""
-    settings = IntakeSettings()
-    serve(create_app(settings), settings)
+    """Read settings from the environment; serve until stopped, or migrate the schema and exit."""
+    service_main(sys.argv[1:], settings=IntakeSettings(), create_app=create_app, migrations=migrations)
 
 
 if __name__ == "__main__":

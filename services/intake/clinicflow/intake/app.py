@@ -10,8 +10,13 @@ from clinicflow.intake.domain import CallbackPolicy
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.handlers import build_handlers
 from clinicflow.intake.settings import IntakeSettings
-from clinicflow.shared.database import migrations_in
+from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
+
+
+def migrations() -> list[Migration]:
+    """The intake schema's own migrations (the platform's come first)."""
+    return migrations_in("intake", resources.files("clinicflow.intake") / "migrations")
 
 
 def create_app(settings: IntakeSettings, *, clock: Clock = utc_now) -> FastAPI:
@@ -20,7 +25,7 @@ def create_app(settings: IntakeSettings, *, clock: Clock = utc_now) -> FastAPI:
     policy = CallbackPolicy(retry_after=tuple(timedelta(hours=h) for h in settings.callback_retry_hours))
     definition = ServiceDefinition(
         settings=settings,
-        migrations=migrations_in("intake", resources.files("clinicflow.intake") / "migrations"),
+        migrations=migrations(),
         routers=[build_router(cipher, policy)],
         handlers=build_handlers(cipher, clock),
         description="Enquiries, identifiable details, call-backs, funding, assessment booking and erasure.",

@@ -13,8 +13,13 @@ from clinicflow.notifications.domain import RetryPolicy
 from clinicflow.notifications.handlers import build_handlers
 from clinicflow.notifications.routing import load_directory, load_routing
 from clinicflow.notifications.settings import NotificationsSettings
-from clinicflow.shared.database import migrations_in
+from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
+
+
+def migrations() -> list[Migration]:
+    """The notifications schema's own migrations (the platform's come first)."""
+    return migrations_in("notifications", resources.files("clinicflow.notifications") / "migrations")
 
 
 def channels_from(settings: NotificationsSettings) -> dict[str, Channel]:
@@ -49,7 +54,7 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = utc_now) -> Fa
     )
     definition = ServiceDefinition(
         settings=settings,
-        migrations=migrations_in("notifications", resources.files("clinicflow.notifications") / "migrations"),
+        migrations=migrations(),
         routers=[build_router(config)],
         handlers=build_handlers(config, clock),
         background=[background_worker(config, poll_seconds=settings.dispatcher_poll_seconds)],

@@ -1,14 +1,15 @@
-"""Run the screening service: ``python -m clinicflow.screening`` (or ``clinicflow-screening``)."""
+"""Run the screening service: ``python -m clinicflow.screening [serve|migrate]`` (or ``clinicflow-screening``)."""
 
-from clinicflow.screening.app import create_app
+import sys
+
+from clinicflow.screening.app import create_app, migrations
 from clinicflow.screening.settings import ScreeningSettings
-from clinicflow.shared.runtime import serve
+from clinicflow.shared.runtime import service_main
 
 
 def main() -> None:
-    """Read settings from the environment and serve until stopped."""
-    settings = ScreeningSettings()
-    serve(create_app(settings), settings)
+    """Read settings from the environment; serve until stopped, or migrate the schema and exit."""
+    service_main(sys.argv[1:], settings=ScreeningSettings(), create_app=create_app, migrations=migrations)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,13 @@ from clinicflow.screening.api import build_router
 from clinicflow.screening.handlers import build_handlers
 from clinicflow.screening.rules import load_rules
 from clinicflow.screening.settings import ScreeningSettings
-from clinicflow.shared.database import migrations_in
+from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
+
+
+def migrations() -> list[Migration]:
+    """The screening schema's own migrations (the platform's come first)."""
+    return migrations_in("screening", resources.files("clinicflow.screening") / "migrations")
 
 
 def create_app(settings: ScreeningSettings, *, clock: Clock = utc_now) -> FastAPI:
@@ -17,7 +22,7 @@ def create_app(settings: ScreeningSettings, *, clock: Clock = utc_now) -> FastAP
     rules = load_rules(settings.rules_file)
     definition = ServiceDefinition(
         settings=settings,
-        migrations=migrations_in("screening", resources.files("clinicflow.screening") / "migrations"),
+        migrations=migrations(),
         routers=[build_router(rules)],
         handlers=build_handlers(rules, clock),
         description="Screening cases, validated measures, contraindications and the doctor's sign-off.",

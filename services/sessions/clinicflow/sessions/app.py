@@ -9,8 +9,13 @@ from clinicflow.sessions.handlers import build_handlers
 from clinicflow.sessions.rules import load_rules
 from clinicflow.sessions.scheduler import integration_scheduler
 from clinicflow.sessions.settings import SessionsSettings
-from clinicflow.shared.database import migrations_in
+from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
+
+
+def migrations() -> list[Migration]:
+    """The sessions schema's own migrations (the platform's come first)."""
+    return migrations_in("sessions", resources.files("clinicflow.sessions") / "migrations")
 
 
 def create_app(settings: SessionsSettings, *, clock: Clock = utc_now) -> FastAPI:
@@ -18,7 +23,7 @@ def create_app(settings: SessionsSettings, *, clock: Clock = utc_now) -> FastAPI
     rules = load_rules(settings.rules_file)
     definition = ServiceDefinition(
         settings=settings,
-        migrations=migrations_in("sessions", resources.files("clinicflow.sessions") / "migrations"),
+        migrations=migrations(),
         routers=[build_router(rules)],
         handlers=build_handlers(rules, clock),
         background=[integration_scheduler(rules, poll_seconds=settings.scheduler_poll_seconds)],
