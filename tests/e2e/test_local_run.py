@@ -37,7 +37,7 @@ def processes_marked(marker: str) -> list[int]:
     return found
 
 
-def test_the_runner_starts_every_service_ready_and_stops_everything_on_ctrl_c(tmp_path):
+def test_the_runner_serves_every_service_the_demo_walks_a_whole_pathway_and_ctrl_c_stops_everything(tmp_path):
     marker = f"CLINICFLOW_RUN_ID={uuid.uuid4()}"
     ports = {name: free_port() for name in SERVICES}
     env = {**os.environ, marker.split("=")[0]: marker.split("=")[1]}
@@ -60,8 +60,18 @@ def test_the_runner_starts_every_service_ready_and_stops_everything_on_ctrl_c(tm
             ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
             assert ready.status_code == 200, name
             assert ready.json()["checks"] == {"database": True, "kafka": True}
-        assert "AUTH_JWT_SECRET" in (tmp_path / ".run" / "local.env").read_text()
-        assert len(processes_marked(marker)) >= 6  # four services, the broker, the database
+        assert len(processes_marked(marker)) >= 7  # four services, the SMTP sink, the broker, the database
+        demo = subprocess.run(
+            ["bash", "-c", f"source {tmp_path}/.run/local.env && {sys.executable} -m clinicflow.shared.cli demo"],
+            env={**env, "PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=300,
+        )
+        assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+        assert "course completed after 6 sessions, PHQ-9 18 → 3 (-83.3%), response True, remission True" in demo.stdout
+        for event_type in ("enquiry.received", "intake.assessment.booked", "screening.completed", "course.started",
+                           "session.logged", "integration.due", "integration.completed", "course.progress.updated",
+                           "notification.sent"):
+            assert event_type in demo.stdout
+        assert list((tmp_path / ".run" / "mail" / "new").iterdir()), "no staff email reached the SMTP sink"
     finally:
         runner.send_signal(signal.SIGINT)
         runner.communicate(timeout=90)

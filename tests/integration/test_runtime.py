@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 
 from clinicflow.localinfra.ports import free_port
 from clinicflow.shared.auth import Staff, mint_token, require_roles
-from clinicflow.shared.runtime import ServiceDefinition, build_app
+from clinicflow.shared.runtime import ServiceDefinition, build_app, transactional
 from clinicflow.shared.settings import ServiceSettings
 from tests.conftest import TEST_JWT_SECRET
 from tests.support import serving
@@ -22,6 +22,14 @@ pytestmark = pytest.mark.integration
 
 def doctor_only_router() -> APIRouter:
     router = APIRouter()
+
+    @router.post("/commit-fails", status_code=201)
+    async def commit_fails(conn=transactional(lambda conn, _events: conn, source="test")) -> dict:  # noqa: ANN001
+        # The second insert breaks a constraint checked only at commit.
+        await conn.execute("CREATE TABLE IF NOT EXISTS commits_later "
+                           "(id int, CONSTRAINT once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)")
+        await conn.execute("INSERT INTO commits_later VALUES (1), (1)")
+        return {"stored": True}
 
     @router.post("/sign")
     async def sign(body: dict, staff: Staff = Depends(require_roles("doctor"))) -> dict:
@@ -93,3 +101,8 @@ async def test_a_body_over_the_limit_is_refused_with_413_also_when_sent_in_chunk
         assert (await http.post("/sign", content=big, headers={"content-type": "application/json"})).status_code == 413
         chunked = await http.post("/sign", content=chunks(), headers={"content-type": "application/json"})
         assert chunked.status_code == 413
+
+
+async def test_a_change_is_committed_before_the_response_so_a_failed_commit_is_never_reported_as_success(service_url):
+    async with httpx.AsyncClient(base_url=service_url) as http:
+        assert (await http.post("/commit-fails")).status_code == 500

@@ -1,4 +1,5 @@
-"""The ``clinicflow`` operator command: staff tokens for local runs, topics, dead letters, event schemas."""
+"""The ``clinicflow`` operator command: staff tokens for local runs, topics, dead letters, status, event schemas,
+and the pathway demo."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import sys
 from clinicflow.shared.auth import ROLES, mint_token
 from clinicflow.shared.catalogue import all_topics
 from clinicflow.shared.kafka import ensure_topics, read_dead_letters, replay_dead_letter
+from clinicflow.shared.operations import SERVICE_SCHEMAS, operations_status
 from clinicflow.shared.schemas import export_schemas
-from clinicflow.shared.settings import AuthSettings, KafkaSettings
+from clinicflow.shared.settings import AuthSettings, DatabaseSettings, KafkaSettings
 
 
 def _token(args: argparse.Namespace) -> None:
@@ -43,6 +45,22 @@ def _dlq_replay(args: argparse.Namespace) -> None:
     print(f"replayed {args.topic}[{args.partition}]@{args.offset} to {source}")
 
 
+def _status(_args: argparse.Namespace) -> None:
+    kafka, database = KafkaSettings(), DatabaseSettings()
+    report = asyncio.run(operations_status(kafka, database.url.get_secret_value(), SERVICE_SCHEMAS))
+    print(f"{'service':<15}{'outbox backlog':>15}{'consumer lag':>14}")
+    for service, (backlog, lag) in report.items():
+        print(f"{service:<15}{backlog if backlog is not None else '-':>15}{lag if lag is not None else '-':>14}")
+
+
+def _demo(_args: argparse.Namespace) -> None:
+    try:
+        from clinicflow.localinfra.demo import run_demo
+    except ImportError:
+        sys.exit("the demo comes with the development install (make run)")
+    asyncio.run(run_demo())
+
+
 def _schemas(_args: argparse.Namespace) -> None:
     for path in export_schemas():
         print(path)
@@ -71,6 +89,13 @@ def main(argv: list[str] | None = None) -> None:
     replay.set_defaults(run=_dlq_replay)
 
     commands.add_parser("schemas", help="write the events' JSON Schemas to shared/").set_defaults(run=_schemas)
+    commands.add_parser("status", help="outbox backlog and consumer lag per service").set_defaults(run=_status)
+    commands.add_parser("demo", help="walk a synthetic client through the pathway on a running system"
+                        ).set_defaults(run=_demo)
 
     args = parser.parse_args(argv)
     args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -25,14 +26,15 @@ from clinicflow.shared.auth import TokenVerifier
 from clinicflow.shared.catalogue import CATALOGUE, produced_by
 from clinicflow.shared.consumer import EventConsumer, Handler
 from clinicflow.shared.errors import DomainError, InvalidField
-from clinicflow.shared.database import Migration, create_pool, migrate, platform_migrations
+from clinicflow.shared.database import Migration, create_pool, migrate, platform_migrations, transaction
 from clinicflow.shared.kafka import create_broker, ensure_topics
 from clinicflow.shared.logs import configure_logging
 from clinicflow.shared.metrics import Metrics
-from clinicflow.shared.outbox import KafkaPublisher, OutboxRelay
+from clinicflow.shared.outbox import EventWriter, KafkaPublisher, Outbox, OutboxRelay
 from clinicflow.shared.settings import ServiceSettings
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -66,6 +68,21 @@ class ServiceRuntime:
 def runtime_of(request: Request) -> ServiceRuntime:
     """FastAPI dependency: the running service's runtime."""
     return request.app.state.runtime
+
+
+def transactional(build: Callable[[asyncpg.Connection, EventWriter], T], *, source: str) -> Any:
+    """A route dependency: a unit of work on one transaction, committed *before* the response is sent.
+
+    ``scope="function"`` matters: FastAPI's default ends a yield dependency after the response has gone, so a
+    client could be told 201 for a change whose commit then failed, or read before it is visible.
+    """
+
+    async def unit_of_work(request: Request) -> AsyncIterator[T]:
+        runtime = runtime_of(request)
+        async with transaction(runtime.pool) as conn:
+            yield build(conn, EventWriter(Outbox(conn), source=source, now=runtime.clock()))
+
+    return Depends(unit_of_work, scope="function")
 
 
 def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastAPI:

@@ -4,11 +4,10 @@ No ``from __future__ import annotations`` here: FastAPI resolves the route signa
 """
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from clinicflow.intake import service
@@ -18,9 +17,7 @@ from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.intake.submission import EnquirySubmission
 from clinicflow.shared.auth import Staff, require_roles
 from clinicflow.shared.catalogue import CallbackOutcome, CloseReason, FundingRoute
-from clinicflow.shared.database import transaction
-from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.runtime import runtime_of
+from clinicflow.shared.runtime import transactional
 
 CONTACT_CENTRE = require_roles("contact_centre", "clinician")
 ADMIN = require_roles("admin")
@@ -105,13 +102,8 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
     """Intake's routes, bound to its field cipher and call-back policy."""
     router = APIRouter(tags=["enquiries"])
 
-    async def unit_of_work(request: Request) -> AsyncIterator[service.UnitOfWork]:
-        runtime = runtime_of(request)
-        async with transaction(runtime.pool) as conn:
-            events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
-            yield service.UnitOfWork(EnquiryRepository(conn, cipher), events)
-
-    UoW = Annotated[service.UnitOfWork, Depends(unit_of_work)]
+    UoW = Annotated[service.UnitOfWork, transactional(
+        lambda conn, events: service.UnitOfWork(EnquiryRepository(conn, cipher), events), source=service.SOURCE)]
 
     @router.post("/enquiries", status_code=status.HTTP_201_CREATED, response_model=EnquiryCreated)
     async def post_enquiry(

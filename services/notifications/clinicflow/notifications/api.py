@@ -4,19 +4,16 @@ No ``from __future__ import annotations`` here: FastAPI resolves the route signa
 """
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from clinicflow.notifications import service
 from clinicflow.notifications.repository import NotificationsRepository
 from clinicflow.shared.auth import ROLES, Staff, require_roles
-from clinicflow.shared.database import transaction
-from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.runtime import runtime_of
+from clinicflow.shared.runtime import transactional
 
 ANY_STAFF = require_roles(*ROLES)
 ALERT_WATCHERS = require_roles("doctor", "nurse", "clinical_lead", "admin")
@@ -55,13 +52,9 @@ def build_router(config: service.Config) -> APIRouter:
     """Notifications' routes."""
     router = APIRouter(tags=["notifications"])
 
-    async def unit_of_work(request: Request) -> AsyncIterator[service.UnitOfWork]:
-        runtime = runtime_of(request)
-        async with transaction(runtime.pool) as conn:
-            events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
-            yield service.UnitOfWork(NotificationsRepository(conn), events, config)
-
-    UoW = Annotated[service.UnitOfWork, Depends(unit_of_work)]
+    UoW = Annotated[service.UnitOfWork, transactional(
+        lambda conn, events: service.UnitOfWork(NotificationsRepository(conn), events, config),
+        source=service.SOURCE)]
 
     @router.get("/inbox", response_model=list[InboxItem])
     async def get_inbox(

@@ -4,11 +4,10 @@ No ``from __future__ import annotations`` here: FastAPI resolves the route signa
 """
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from clinicflow.screening import service
@@ -19,9 +18,7 @@ from clinicflow.screening.repository import ScreeningRepository
 from clinicflow.screening.rules import RuleSet
 from clinicflow.shared.auth import Staff, require_roles
 from clinicflow.shared.catalogue import Instrument, MeasureContext
-from clinicflow.shared.database import transaction
-from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.runtime import runtime_of
+from clinicflow.shared.runtime import transactional
 
 CLINICAL = require_roles("clinician", "doctor", "nurse")
 ASSESSING = require_roles("clinician", "doctor")
@@ -120,13 +117,8 @@ def build_router(rules: RuleSet) -> APIRouter:
     """Screening's routes, bound to the rule set in force."""
     router = APIRouter(tags=["screening"])
 
-    async def unit_of_work(request: Request) -> AsyncIterator[service.UnitOfWork]:
-        runtime = runtime_of(request)
-        async with transaction(runtime.pool) as conn:
-            events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
-            yield service.UnitOfWork(ScreeningRepository(conn), events, rules)
-
-    UoW = Annotated[service.UnitOfWork, Depends(unit_of_work)]
+    UoW = Annotated[service.UnitOfWork, transactional(
+        lambda conn, events: service.UnitOfWork(ScreeningRepository(conn), events, rules), source=service.SOURCE)]
 
     @router.post("/pathways/{pathway_id}/measures", status_code=201, response_model=MeasureOut,
                  response_model_exclude_none=True)

@@ -4,11 +4,10 @@ No ``from __future__ import annotations`` here: FastAPI resolves the route signa
 """
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from clinicflow.sessions import service
@@ -18,9 +17,7 @@ from clinicflow.sessions.monitoring import DoseOrder, PreDoseCheck, Vitals
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.shared.auth import Staff, require_roles
-from clinicflow.shared.database import transaction
-from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.runtime import runtime_of
+from clinicflow.shared.runtime import transactional
 
 TEAM = require_roles("doctor", "nurse", "clinician", "therapist", "clinical_lead")
 CARE = require_roles("doctor", "nurse", "clinician")
@@ -165,13 +162,8 @@ def build_router(rules: SessionRules) -> APIRouter:
     """Sessions' routes, bound to the rule set in force."""
     router = APIRouter(tags=["sessions"])
 
-    async def unit_of_work(request: Request) -> AsyncIterator[service.UnitOfWork]:
-        runtime = runtime_of(request)
-        async with transaction(runtime.pool) as conn:
-            events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
-            yield service.UnitOfWork(SessionsRepository(conn), events, rules)
-
-    UoW = Annotated[service.UnitOfWork, Depends(unit_of_work)]
+    UoW = Annotated[service.UnitOfWork, transactional(
+        lambda conn, events: service.UnitOfWork(SessionsRepository(conn), events, rules), source=service.SOURCE)]
 
     @router.get("/pathways/{pathway_id}/course", response_model=CourseOut)
     async def get_course(pathway_id: uuid.UUID, uow: UoW, _staff: Annotated[Staff, Depends(TEAM)]) -> CourseOut:
