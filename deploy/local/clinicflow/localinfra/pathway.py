@@ -1,0 +1,231 @@
+"""A synthetic client's walk through the whole pathway over the public HTTP APIs, safe to retry at every step.
+
+Each step first reads the state it is about to change (or sends an idempotency key), so a walk survives services
+being killed and restarted mid-request without doing anything twice: the demo, the end-to-end fault tests and the
+benchmark all use it. Dosing sessions are charted up to two hours back, as a nurse charting after the fact would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from clinicflow.shared.auth import mint_token
+
+PORTS = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004}
+PHQ9_BASELINE = [2, 2, 3, 2, 2, 2, 2, 3, 0]  # 18: moderately severe; item 9 not endorsed
+GAD7_BASELINE = [2, 2, 2, 1, 1, 2, 1]  # 11: moderate
+FOLLOW_UP_PHQ9 = [14, 11, 8, 6, 4, 3, 3, 3]
+CALM = {"systolic": 128, "diastolic": 82, "heart_rate": 74, "spo2": 98}
+CHECKLIST = dict.fromkeys(("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
+                           "instructions_given", "next_session_booked", "integration_booked"), True)
+CONTACT, CLINICIAN, DOCTOR = ("contact_centre", "cc-1"), ("clinician", "cl-1"), ("doctor", "dr-1")
+NURSE, THERAPIST = ("nurse", "rn-1"), ("therapist", "th-1")
+
+
+class Unavailable(Exception):
+    """A service did not answer in time (it may be restarting)."""
+
+
+class Clinic:
+    """The four services' HTTP APIs, called as members of staff, retrying while a service is down."""
+
+    def __init__(self, secret: str, *, host: str = "127.0.0.1", patience: float = 120.0) -> None:
+        self._secret = secret
+        self._patience = patience
+        ports = {name: int(os.environ.get(f"{name.upper()}_HTTP_PORT", port)) for name, port in PORTS.items()}
+        self.http = {name: httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=20)
+                     for name, port in ports.items()}
+
+    def token(self, role: str, staff_id: str) -> dict[str, str]:
+        """A bearer header for one member of staff."""
+        return {"Authorization": f"Bearer {mint_token(self._secret, staff_id=staff_id, roles=[role])}"}
+
+    async def request(self, service: str, method: str, path: str, *, who: tuple[str, str] | None = None,
+                      json: dict | None = None, headers: dict | None = None) -> httpx.Response:
+        """One call, repeated while the service is unreachable or failing (5xx); 4xx answers are returned."""
+        deadline = time.monotonic() + self._patience
+        all_headers = {**(self.token(*who) if who else {}), **(headers or {})}
+        while True:
+            try:
+                response = await self.http[service].request(method, path, json=json, headers=all_headers)
+                if response.status_code < 500:
+                    return response
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise Unavailable(f"{method} {service}{path}")
+            await asyncio.sleep(0.5)
+
+    async def expect(self, status: int | tuple[int, ...], service: str, method: str, path: str, **kwargs: Any
+                     ) -> dict:
+        """A call that must answer with ``status`` (or one of them); its JSON body."""
+        response = await self.request(service, method, path, **kwargs)
+        if response.status_code not in (status if isinstance(status, tuple) else (status,)):
+            raise RuntimeError(f"{method} {service}{path} answered {response.status_code}: {response.text[:300]}")
+        return response.json() if response.content else {}
+
+    async def until(self, check: Callable[[], Awaitable[Any]], *, what: str, timeout: float | None = None) -> Any:
+        """Poll ``check`` until it returns something truthy."""
+        deadline = time.monotonic() + (timeout or self._patience)
+        while time.monotonic() < deadline:
+            value = await check()
+            if value:
+                return value
+            await asyncio.sleep(0.3)
+        raise Unavailable(f"timed out waiting for {what}")
+
+    async def close(self) -> None:
+        """Close the HTTP clients."""
+        for client in self.http.values():
+            await client.aclose()
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What one walk does: how many sessions its course has, and whether its client endorses PHQ-9 item 9."""
+
+    sessions: int = 6
+    item9_at_baseline: bool = False
+
+
+async def submit_enquiry(clinic: Clinic, *, key: str | None = None) -> uuid.UUID:
+    """A web-form enquiry (idempotent under retry: the key makes a resend the same enquiry)."""
+    body = await clinic.expect(201, "intake", "POST", "/enquiries", headers={"Idempotency-Key": key or str(uuid.uuid4())},
+                               json={"first_name": "Synthetic", "last_name": "Client",
+                                     "email": "synthetic.client@example.org", "phone": "07912 345678",
+                                     "date_of_birth": "1986-03-14", "concerns": ["depression", "anxiety"],
+                                     "story": "A synthetic client for testing.", "preferred_contact_window": "morning",
+                                     "consent_to_contact": True, "privacy_notice_version": "2026-01"})
+    return uuid.UUID(body["enquiry_id"])
+
+
+async def walk_pathway(clinic: Clinic, walk: Walk = Walk(), *, on_enquiry: Callable[[uuid.UUID], None] | None = None
+                       ) -> uuid.UUID:
+    """Enquiry → call-backs → booking → screening → sign-off → the course's sessions, each with integration and a
+    follow-up PHQ-9; returns the pathway id once the course is completed."""
+    pathway = await submit_enquiry(clinic)
+    if on_enquiry:
+        on_enquiry(pathway)
+    await clinic.expect(200, "intake", "GET", f"/enquiries/{pathway}", who=CONTACT)
+    for attempt, outcome in enumerate(("no_answer", "reached"), start=1):
+        await _log_callback(clinic, pathway, attempt, outcome)
+    await clinic.expect((200, 409), "intake", "POST", f"/enquiries/{pathway}/assessment", who=CONTACT, json={
+        "assessment_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(), "clinician_id": "cl-1",
+        "funding": {"route": "self_funded"}})
+    await _screen(clinic, pathway, walk)
+    course = await clinic.until(lambda: _course(clinic, pathway), what="the course to open")
+    for number in range(1, walk.sessions + 1):
+        await _dosing_session(clinic, course["course_id"], pathway, number)
+    await clinic.until(lambda: _completed(clinic, pathway), what="the course to complete")
+    return pathway
+
+
+async def _log_callback(clinic: Clinic, pathway: uuid.UUID, attempt: int, outcome: str) -> None:
+    details = await clinic.expect(200, "intake", "GET", f"/enquiries/{pathway}", who=CONTACT)
+    if details["enquiry"]["callback_attempts"] < attempt:  # not logged yet (a retried request may have been)
+        await clinic.expect(201, "intake", "POST", f"/enquiries/{pathway}/callbacks", who=CONTACT,
+                            json={"outcome": outcome})
+
+
+async def _screen(clinic: Clinic, pathway: uuid.UUID, walk: Walk) -> None:
+    await clinic.until(lambda: _ok(clinic, "screening", f"/pathways/{pathway}/screening"), what="the screening case")
+    phq9 = PHQ9_BASELINE[:8] + [1] if walk.item9_at_baseline else PHQ9_BASELINE
+    for instrument, answers in (("phq9", phq9), ("gad7", GAD7_BASELINE)):
+        await clinic.expect(201, "screening", "POST", f"/pathways/{pathway}/measures", who=CLINICIAN,
+                            headers={"Idempotency-Key": f"baseline-{instrument}"},
+                            json={"instrument": instrument, "answers": answers, "context": "baseline"})
+    history = {"conditions": [], "medicine_classes": ["ssris"], "blood_pressure": {"systolic": 126, "diastolic": 82},
+               "weight_kg": 74.0}
+    await clinic.until(lambda: _recorded(clinic, pathway, history), what="the enquiry's facts to reach screening")
+    if walk.item9_at_baseline:
+        await clinic.expect((200, 409), "screening", "POST", f"/pathways/{pathway}/risk-review", who=DOCTOR,
+                            json={"risk_level": "low"})
+    await clinic.expect((200, 409), "screening", "POST", f"/pathways/{pathway}/sign-off", who=DOCTOR,
+                        json={"outcome": "eligible"})
+
+
+async def _recorded(clinic: Clinic, pathway: uuid.UUID, history: dict) -> bool:
+    response = await clinic.request("screening", "POST", f"/pathways/{pathway}/history", who=CLINICIAN, json=history)
+    return response.status_code == 200 or "signed off" in response.text
+
+
+async def _dosing_session(clinic: Clinic, course_id: str, pathway: uuid.UUID, number: int) -> None:
+    session = await _current_session(clinic, pathway, number)
+    if session is None:
+        session = await clinic.expect(201, "sessions", "POST", f"/courses/{course_id}/sessions", who=NURSE,
+                                      json={"scheduled_at": datetime.now(UTC).isoformat()})
+    sid = session["session_id"]
+    if session["status"] == "scheduled":
+        await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/pre-dose-check", who=NURSE, json={
+            **CALM, "weight_kg": 74.0, "escort_confirmed": True, "interacting_medicines_since_last": False})
+        session["status"] = "ready"
+    if session["status"] == "ready":
+        dosed = datetime.now(UTC) - timedelta(minutes=125)
+        await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/dose", who=DOCTOR, json={
+            "route": "iv", "dose_mg_per_kg": 0.5, "given_at": dosed.isoformat()})
+        session["status"] = "dosed"
+    if session["status"] == "dosed":
+        dosed_at = datetime.fromisoformat((await _session(clinic, pathway, sid))["dosed_at"])
+        for minutes, moaas in ((40, 4), (120, 5)):
+            await clinic.expect((201, 409), "sessions", "POST", f"/sessions/{sid}/vitals", who=NURSE, json={
+                **CALM, "moaas": moaas, "cadss": [1, 1, 1, 0, 0, 0] if moaas < 5 else [0] * 6,
+                "measured_at": (dosed_at + timedelta(minutes=minutes)).isoformat()})
+        await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/discharge", who=CLINICIAN,
+                            json={"checklist": CHECKLIST})
+    await clinic.expect(201, "screening", "POST", f"/pathways/{pathway}/measures", who=CLINICIAN,
+                        headers={"Idempotency-Key": f"follow-up-{number}"},
+                        json={"instrument": "phq9", "context": "follow_up",
+                              "answers": answers_totalling(FOLLOW_UP_PHQ9[number - 1])})
+    # The follow-up reaches the course through Kafka; let it land before the integration closes the session.
+    await clinic.until(lambda: _phq9_seen(clinic, pathway, FOLLOW_UP_PHQ9[number - 1]), what="course progress")
+    integration = await clinic.until(lambda: _integration(clinic, pathway, sid), what="the integration session")
+    await clinic.expect((200, 409), "sessions", "POST", f"/integrations/{integration}/complete", who=THERAPIST)
+
+
+def answers_totalling(total: int) -> list[int]:
+    """PHQ-9 answers with this total and item 9 at 0."""
+    answers = [0] * 9
+    for i in range(8):
+        answers[i] = min(3, total - sum(answers))
+    return answers
+
+
+async def _ok(clinic: Clinic, service: str, path: str) -> bool:
+    return (await clinic.request(service, "GET", path, who=NURSE)).status_code == 200
+
+
+async def _course(clinic: Clinic, pathway: uuid.UUID) -> dict | None:
+    response = await clinic.request("sessions", "GET", f"/pathways/{pathway}/course", who=NURSE)
+    return response.json() if response.status_code == 200 else None
+
+
+async def _current_session(clinic: Clinic, pathway: uuid.UUID, number: int) -> dict | None:
+    """The session this step works on: the course's number-th one, if it was already scheduled."""
+    sessions = (await _course(clinic, pathway))["sessions"]
+    return sessions[number - 1] if len(sessions) >= number else None
+
+
+async def _session(clinic: Clinic, pathway: uuid.UUID, session_id: str) -> dict:
+    return next(s for s in (await _course(clinic, pathway))["sessions"] if s["session_id"] == session_id)
+
+
+async def _phq9_seen(clinic: Clinic, pathway: uuid.UUID, total: int) -> bool:
+    return (await _course(clinic, pathway))["latest_phq9"] == total
+
+
+async def _integration(clinic: Clinic, pathway: uuid.UUID, session_id: str) -> str | None:
+    course = await _course(clinic, pathway)
+    return next((i["integration_id"] for i in course["integrations"] if i["session_id"] == session_id), None)
+
+
+async def _completed(clinic: Clinic, pathway: uuid.UUID) -> bool:
+    return (await _course(clinic, pathway))["status"] == "completed"
