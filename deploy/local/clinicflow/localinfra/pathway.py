@@ -38,10 +38,11 @@ class Unavailable(Exception):
 class Clinic:
     """The four services' HTTP APIs, called as members of staff, retrying while a service is down."""
 
-    def __init__(self, secret: str, *, host: str = "127.0.0.1", patience: float = 120.0) -> None:
+    def __init__(self, secret: str, *, host: str = "127.0.0.1", patience: float = 120.0,
+                 ports: dict[str, int] | None = None) -> None:
         self._secret = secret
         self._patience = patience
-        ports = {name: int(os.environ.get(f"{name.upper()}_HTTP_PORT", port)) for name, port in PORTS.items()}
+        ports = ports or {name: int(os.environ.get(f"{name.upper()}_HTTP_PORT", port)) for name, port in PORTS.items()}
         self.http = {name: httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=20)
                      for name, port in ports.items()}
 
