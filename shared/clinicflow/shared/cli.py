@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from clinicflow.shared.auth import ROLES, mint_token
 from clinicflow.shared.catalogue import all_topics
@@ -61,6 +62,15 @@ def _demo(_args: argparse.Namespace) -> None:
     asyncio.run(run_demo())
 
 
+def _bench(args: argparse.Namespace) -> None:
+    try:
+        from clinicflow.localinfra.bench import run_bench
+    except ImportError:
+        sys.exit("the benchmark comes with the development install (make run)")
+    asyncio.run(run_bench(enquiries=args.enquiries, pathways=args.pathways, concurrency=args.concurrency,
+                          output=Path(args.output)))
+
+
 def _schemas(_args: argparse.Namespace) -> None:
     for path in export_schemas():
         print(path)
@@ -92,6 +102,12 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("status", help="outbox backlog and consumer lag per service").set_defaults(run=_status)
     commands.add_parser("demo", help="walk a synthetic client through the pathway on a running system"
                         ).set_defaults(run=_demo)
+    bench = commands.add_parser("bench", help="throughput and latency of a running system beside raw Kafka/PostgreSQL")
+    bench.add_argument("--enquiries", type=int, default=300)
+    bench.add_argument("--pathways", type=int, default=10)
+    bench.add_argument("--concurrency", type=int, default=20)
+    bench.add_argument("--output", default="bench.json")
+    bench.set_defaults(run=_bench)
 
     args = parser.parse_args(argv)
     args.run(args)

@@ -61,14 +61,25 @@ def _start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Pop
 
 
 def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
-    """The local SMTP sink (messages land in .run/mail as a maildir), then the four services."""
+    """Local staff channels (an SMTP sink writing .run/mail as a maildir, a signed-webhook sink for chat and SMS),
+    then the four services."""
     smtp_port = _port(1025)
     mail = RUN_DIR.resolve() / "mail"
     processes = {"smtp-sink": _start("smtp-sink", [
         sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}", "-c", "aiosmtpd.handlers.Mailbox",
         str(mail)], env)}
-    env = {**env, "NOTIFICATIONS_SMTP_HOST": "127.0.0.1", "NOTIFICATIONS_SMTP_PORT": str(smtp_port)}
-    print(f"local SMTP sink on 127.0.0.1:{smtp_port}; staff email lands in {mail}", flush=True)
+    webhook_port, webhook_secret = _port(8025), secrets.token_urlsafe(24)
+    processes["webhook-sink"] = _start("webhook-sink", [
+        sys.executable, "-m", "clinicflow.localinfra.webhook_sink", "--port", str(webhook_port)],
+        {**env, "WEBHOOK_SINK_SECRET": webhook_secret})
+    sink = f"http://127.0.0.1:{webhook_port}"
+    env = {**env, "NOTIFICATIONS_SMTP_HOST": "127.0.0.1", "NOTIFICATIONS_SMTP_PORT": str(smtp_port),
+           "NOTIFICATIONS_CHAT_WEBHOOK_URL": env.get("NOTIFICATIONS_CHAT_WEBHOOK_URL") or f"{sink}/chat",
+           "NOTIFICATIONS_CHAT_WEBHOOK_SECRET": env.get("NOTIFICATIONS_CHAT_WEBHOOK_SECRET") or webhook_secret,
+           "NOTIFICATIONS_SMS_GATEWAY_URL": env.get("NOTIFICATIONS_SMS_GATEWAY_URL") or f"{sink}/sms",
+           "NOTIFICATIONS_SMS_GATEWAY_SECRET": env.get("NOTIFICATIONS_SMS_GATEWAY_SECRET") or webhook_secret}
+    print(f"local SMTP sink on 127.0.0.1:{smtp_port} (staff email lands in {mail}); "
+          f"chat and SMS webhooks go to {sink}", flush=True)
     for name in SERVICES:
         processes[name] = _start(name, [sys.executable, "-m", f"clinicflow.{name}"], env)
     return processes

@@ -192,6 +192,34 @@ async def _dosing_session(clinic: Clinic, course_id: str, pathway: uuid.UUID, nu
     await clinic.expect((200, 409), "sessions", "POST", f"/integrations/{integration}/complete", who=THERAPIST)
 
 
+async def start_course(clinic: Clinic, walk: Walk = Walk()) -> tuple[uuid.UUID, str]:
+    """The walk up to an open course (enquiry, call-backs, booking, screening, sign-off): pathway and course ids."""
+    pathway = await submit_enquiry(clinic)
+    for attempt, outcome in enumerate(("no_answer", "reached"), start=1):
+        await _log_callback(clinic, pathway, attempt, outcome)
+    await clinic.expect((200, 409), "intake", "POST", f"/enquiries/{pathway}/assessment", who=CONTACT, json={
+        "assessment_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(), "clinician_id": "cl-1",
+        "funding": {"route": "self_funded"}})
+    await _screen(clinic, pathway, walk)
+    course = await clinic.until(lambda: _course(clinic, pathway), what="the course to open")
+    return pathway, course["course_id"]
+
+
+async def dose_and_breach(clinic: Clinic, course_id: str) -> float:
+    """A dosing session whose in-session reading breaches the SpO2 threshold; when (monotonic) it was posted."""
+    session = await clinic.expect(201, "sessions", "POST", f"/courses/{course_id}/sessions", who=NURSE,
+                                  json={"scheduled_at": datetime.now(UTC).isoformat()})
+    sid = session["session_id"]
+    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/pre-dose-check", who=NURSE, json={
+        **CALM, "weight_kg": 74.0, "escort_confirmed": True, "interacting_medicines_since_last": False})
+    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/dose", who=DOCTOR,
+                        json={"route": "iv", "dose_mg_per_kg": 0.5})
+    posted = time.monotonic()
+    await clinic.expect(201, "sessions", "POST", f"/sessions/{sid}/vitals", who=NURSE,
+                        json={**CALM, "spo2": 89, "moaas": 4})
+    return posted
+
+
 def answers_totalling(total: int) -> list[int]:
     """PHQ-9 answers with this total and item 9 at 0."""
     answers = [0] * 9
