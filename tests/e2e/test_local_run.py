@@ -3,6 +3,7 @@ each, and on Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -72,6 +73,16 @@ def test_the_runner_serves_every_service_the_demo_walks_a_whole_pathway_and_ctrl
                            "notification.sent"):
             assert event_type in demo.stdout
         assert list((tmp_path / ".run" / "mail" / "new").iterdir()), "no staff email reached the SMTP sink"
+        bench = subprocess.run(
+            ["bash", "-c", f"source {tmp_path}/.run/local.env && {sys.executable} -m clinicflow.shared.cli bench "
+                           f"--enquiries 10 --pathways 1 --concurrency 5 --output {tmp_path}/bench.json"],
+            env={**env, "PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=300,
+        )
+        assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-3000:]
+        figures = json.loads((tmp_path / "bench.json").read_text())
+        assert figures["enquiries"]["request_to_staff_notification"]["n"] == 10
+        assert figures["pathways"]["vitals_breach_to_on_call_webhook"]["n"] == 1
+        assert set(figures["peak_rss_mib"]) == set(SERVICES)
     finally:
         runner.send_signal(signal.SIGINT)
         runner.communicate(timeout=90)

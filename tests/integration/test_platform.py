@@ -108,7 +108,7 @@ async def test_a_malformed_message_goes_to_the_dead_letter_topic_and_the_next_on
     good = enquiry_received(pathway)
     wrong_payload = json.loads(enquiry_received(pathway).to_bytes())
     wrong_payload["data"]["age_band"] = "17"
-    async with running_consumer(pool, kafka_settings) as running:
+    async with running_consumer(pool, kafka_settings):
         await write_topic(
             kafka_settings,
             "enquiry.received.v1",

@@ -2,7 +2,8 @@
 
 On the system `make run` started (``source .run/local.env``) it pushes M bare enquiries and N full pathways through
 the public HTTP API and times, from the bus: form submission → `enquiry.received` → staff notification sent, and
-safety trigger (PHQ-9 item 9 answer, vital-sign breach) → on-call chat webhook accepted. In the same run it measures
+safety trigger (PHQ-9 item 9 answer, vital-sign breach) → on-call chat webhook accepted, the latter under a background
+load of routine enquiries. In the same run it measures
 a raw aiokafka produce and a raw consume→produce relay of the same message size on the same broker, and the
 PostgreSQL commit rate, and reads each service's peak RSS. Prints a table and writes JSON.
 """
@@ -246,7 +247,11 @@ async def run_bench(*, enquiries: int, pathways: int, concurrency: int, output: 
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
             "enquiries": await bench_enquiries(clinic, bus, enquiries, concurrency),
-            "pathways": await bench_pathways(clinic, bus, pathways),
+        }
+        # Safety triggers under a background load of routine events (more enquiries at the same time).
+        report["pathways"], report["background_enquiries"] = await asyncio.gather(
+            bench_pathways(clinic, bus, pathways), bench_enquiries(clinic, bus, enquiries, max(1, concurrency // 4)))
+        report |= {
             "raw_kafka": await raw_kafka(kafka, size, 300),
             "postgres": await postgres_commits(database.url.get_secret_value(), 500),
             "peak_rss_mib": peak_rss_mib(),

@@ -115,7 +115,7 @@ class LocalKafka:
             pool.submit(asyncio.run, self._wait_until_ready(timeout)).result()
 
     def _java(self, *, heap: bool = False) -> list[str]:
-        memory = [f"-Xms256m", f"-Xmx{self._heap}", "-XX:+UseSerialGC"] if heap else []
+        memory = ["-Xms256m", f"-Xmx{self._heap}", "-XX:+UseSerialGC"] if heap else []
         logging = f"-Dlog4j2.configurationFile={self._workdir / 'log4j2.properties'}"
         return ["java", logging, *memory, "-cp", f"{resolve_jars()}/*"]
 

@@ -113,6 +113,16 @@ async def walk_pathway(clinic: Clinic, walk: Walk = Walk(), *, on_enquiry: Calla
                        ) -> uuid.UUID:
     """Enquiry → call-backs → booking → screening → sign-off → the course's sessions, each with integration and a
     follow-up PHQ-9; returns the pathway id once the course is completed."""
+    pathway, course_id = await start_course(clinic, walk, on_enquiry=on_enquiry)
+    for number in range(1, walk.sessions + 1):
+        await _dosing_session(clinic, course_id, pathway, number)
+    await clinic.until(lambda: _completed(clinic, pathway), what="the course to complete")
+    return pathway
+
+
+async def start_course(clinic: Clinic, walk: Walk = Walk(), *,
+                       on_enquiry: Callable[[uuid.UUID], None] | None = None) -> tuple[uuid.UUID, str]:
+    """The walk up to an open course (enquiry, call-backs, booking, screening, sign-off): pathway and course ids."""
     pathway = await submit_enquiry(clinic)
     if on_enquiry:
         on_enquiry(pathway)
@@ -124,10 +134,7 @@ async def walk_pathway(clinic: Clinic, walk: Walk = Walk(), *, on_enquiry: Calla
         "funding": {"route": "self_funded"}})
     await _screen(clinic, pathway, walk)
     course = await clinic.until(lambda: _course(clinic, pathway), what="the course to open")
-    for number in range(1, walk.sessions + 1):
-        await _dosing_session(clinic, course["course_id"], pathway, number)
-    await clinic.until(lambda: _completed(clinic, pathway), what="the course to complete")
-    return pathway
+    return pathway, course["course_id"]
 
 
 async def _log_callback(clinic: Clinic, pathway: uuid.UUID, attempt: int, outcome: str) -> None:
@@ -190,19 +197,6 @@ async def _dosing_session(clinic: Clinic, course_id: str, pathway: uuid.UUID, nu
     await clinic.until(lambda: _phq9_seen(clinic, pathway, FOLLOW_UP_PHQ9[number - 1]), what="course progress")
     integration = await clinic.until(lambda: _integration(clinic, pathway, sid), what="the integration session")
     await clinic.expect((200, 409), "sessions", "POST", f"/integrations/{integration}/complete", who=THERAPIST)
-
-
-async def start_course(clinic: Clinic, walk: Walk = Walk()) -> tuple[uuid.UUID, str]:
-    """The walk up to an open course (enquiry, call-backs, booking, screening, sign-off): pathway and course ids."""
-    pathway = await submit_enquiry(clinic)
-    for attempt, outcome in enumerate(("no_answer", "reached"), start=1):
-        await _log_callback(clinic, pathway, attempt, outcome)
-    await clinic.expect((200, 409), "intake", "POST", f"/enquiries/{pathway}/assessment", who=CONTACT, json={
-        "assessment_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(), "clinician_id": "cl-1",
-        "funding": {"route": "self_funded"}})
-    await _screen(clinic, pathway, walk)
-    course = await clinic.until(lambda: _course(clinic, pathway), what="the course to open")
-    return pathway, course["course_id"]
 
 
 async def dose_and_breach(clinic: Clinic, course_id: str) -> float:

@@ -71,7 +71,7 @@ def _check(rules: RuleSet) -> None:
         raise InvalidRuleSet("pcl5_provisional_cut_off must be between 31 and 33")
     for instrument, bands in rules.bands.items():
         edges = [(b.low, b.high) for b in bands]
-        if any(low > high for low, high in edges) or any(a[1] + 1 != b[0] for a, b in zip(edges, edges[1:])):
+        if any(low > high for low, high in edges) or any(a[1] + 1 != b[0] for a, b in zip(edges, edges[1:], strict=False)):
             raise InvalidRuleSet(f"bands of {instrument} must be ordered and contiguous")
     if rules.absolute_contraindications & rules.relative_contraindications:
         raise InvalidRuleSet("a contraindication cannot be both absolute and relative")
