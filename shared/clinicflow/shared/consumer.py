@@ -114,19 +114,27 @@ class EventConsumer:
         """Topics this consumer reads."""
         return [self._topic_prefix + CATALOGUE[event_type].topic for event_type in self._handlers]
 
-    def subscribe(self, broker: KafkaBroker) -> None:
-        """Register the subscriber on ``broker`` (before it starts)."""
+    def subscribe(self, broker: KafkaBroker, *, urgent: frozenset[str] = frozenset()) -> None:
+        """Register the subscribers on ``broker`` (before it starts).
+
+        Urgent event types get a consumer of their own in the same group, so a backlog of routine events never
+        delays a safety alert; each consumer still handles its messages one at a time, in order.
+        """
 
         async def on_message(message: KafkaMessage) -> None:
             await self.handle(message)
 
-        broker.subscriber(
-            *self.topics,
-            group_id=self.group_id,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            auto_offset_reset="earliest",
-            title=f"{self.service}-events",
-        )(on_message)
+        lanes = {"urgent": [t for t in self._handlers if t in urgent],
+                 "routine": [t for t in self._handlers if t not in urgent]}
+        for lane, event_types in lanes.items():
+            if event_types:
+                broker.subscriber(
+                    *(self._topic_prefix + CATALOGUE[t].topic for t in event_types),
+                    group_id=self.group_id,
+                    ack_policy=AckPolicy.NACK_ON_ERROR,
+                    auto_offset_reset="earliest",
+                    title=f"{self.service}-{lane}-events",
+                )(on_message)
 
     async def handle(self, message: KafkaMessage) -> None:
         """Process one Kafka message; raises only for transient failures, so it is re-delivered."""

@@ -33,6 +33,8 @@ from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.outbox import EventWriter, KafkaPublisher, Outbox, OutboxRelay
 from clinicflow.shared.settings import ServiceSettings
 
+log = structlog.get_logger(__name__)
+
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
@@ -50,6 +52,7 @@ class ServiceDefinition:
     migrations: Sequence[Migration]
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    urgent_events: frozenset[str] = frozenset()  # consumed on a lane of their own, never behind routine events
     background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     description: str = ""
 
@@ -114,7 +117,7 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
                 handlers=definition.handlers,
                 retry_attempts=settings.consumer_retry_attempts,
                 topic_prefix=settings.kafka.topic_prefix,
-            ).subscribe(broker)
+            ).subscribe(broker, urgent=definition.urgent_events)
         await broker.start()
         runtime = ServiceRuntime(settings=settings, pool=pool, broker=broker, metrics=metrics, clock=clock)
         app.state.runtime = runtime
@@ -137,8 +140,15 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await broker.stop()
-            await pool.close()
+            # Bounded: a service told to stop must stop, even with the broker or the database already gone.
+            try:
+                await asyncio.wait_for(broker.stop(), 10)
+            except TimeoutError:
+                log.warning("broker did not stop in time")
+            try:
+                await asyncio.wait_for(pool.close(), 5)
+            except TimeoutError:
+                pool.terminate()
 
     app = FastAPI(title=f"clinicflow {settings.service_name}", description=definition.description, lifespan=lifespan)
     app.state.token_verifier = TokenVerifier(settings.auth)

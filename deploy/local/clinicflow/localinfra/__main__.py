@@ -100,6 +100,9 @@ def _wait_ready(ports: dict[str, int], processes: dict[str, subprocess.Popen], t
 
 
 def _stop_services(processes: dict[str, subprocess.Popen]) -> None:
+    # A second Ctrl-C (or a wrapper forwarding the first one again) must not cut the clean-up short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for process in processes.values():
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -57,6 +57,7 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = utc_now) -> Fa
         migrations=migrations(),
         routers=[build_router(config)],
         handlers=build_handlers(config, clock),
+        urgent_events=frozenset(r.event for r in routing.rules if r.priority == "urgent"),
         background=[background_worker(config, poll_seconds=settings.dispatcher_poll_seconds)],
         description="Routing, channels, staff inbox, alert escalation and delivery audit.",
     )
