@@ -9,14 +9,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from clinicflow.intake.app import create_app
+from clinicflow.intake.encryption import FieldCipher
+from clinicflow.intake.settings import IntakeSettings
+from clinicflow.localinfra.ports import free_port
 from clinicflow.shared.catalogue import WebFormEnquirySubmitted
 from clinicflow.shared.envelope import Envelope, new_envelope
 from clinicflow.shared.kafka import read_dead_letters
 from tests.integration.conftest import bearer
-from tests.support import eventually, read_topic, write_topic
+from tests.support import eventually, read_topic, serving, write_topic
 
 pytestmark = pytest.mark.integration
 
@@ -265,3 +270,23 @@ async def test_erasure_removes_every_identifier_keeps_the_coded_history_and_is_a
     coded = await pool.fetchrow("SELECT status, age_band, callback_attempts, erased_at FROM enquiries")
     assert (coded["age_band"], coded["callback_attempts"]) == ("45-54", 1) and coded["erased_at"] is not None
     assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'erase_personal_details'") == 1
+
+
+async def test_after_key_rotation_old_rows_are_re_encrypted_and_still_readable(
+    kafka_settings, database_settings, auth_settings, namespace, pool
+):
+    old, new = FieldCipher.new_key_setting("old"), FieldCipher.new_key_setting("new")
+
+    async def run(keys: str):  # noqa: ANN202
+        port = free_port()
+        settings = IntakeSettings(http_port=port, db_schema=namespace, kafka=kafka_settings, database=database_settings,
+                                  auth=auth_settings, encryption_keys=keys)
+        return serving(create_app(settings), port)
+
+    async with await run(old) as url, httpx.AsyncClient(base_url=url) as http:
+        enquiry_id = (await http.post("/enquiries", json=FORM)).json()["enquiry_id"]
+    assert await pool.fetchval("SELECT key_id FROM enquiry_personal_details") == "old"
+    async with await run(f"{new},{old}") as url, httpx.AsyncClient(base_url=url) as http:
+        await eventually(lambda: pool.fetchval("SELECT bool_and(key_id = 'new') FROM enquiry_personal_details"))
+        details = await http.get(f"/enquiries/{enquiry_id}", headers=STAFF)
+    assert details.json()["person"]["first_name"] == SENTINEL

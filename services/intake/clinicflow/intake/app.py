@@ -9,6 +9,7 @@ from clinicflow.intake.api import build_router
 from clinicflow.intake.domain import CallbackPolicy
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.handlers import build_handlers
+from clinicflow.intake.rotation import reencryption
 from clinicflow.intake.settings import IntakeSettings
 from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
@@ -28,6 +29,7 @@ def create_app(settings: IntakeSettings, *, clock: Clock = utc_now) -> FastAPI:
         migrations=migrations(),
         routers=[build_router(cipher, policy)],
         handlers=build_handlers(cipher, clock),
+        background=[reencryption(cipher)],
         description="Enquiries, identifiable details, call-backs, funding, assessment booking and erasure.",
     )
     return build_app(definition, clock=clock)

@@ -39,6 +39,13 @@ _DETAILS = "SELECT * FROM enquiry_personal_details WHERE enquiry_id = $1"
 _SET_AUTHORISATION = "UPDATE enquiry_personal_details SET authorisation_reference = $2 WHERE enquiry_id = $1"
 _ERASE_DETAILS = "DELETE FROM enquiry_personal_details WHERE enquiry_id = $1"
 _FORGET_SUBMISSION = "UPDATE enquiries SET submission_fingerprint = NULL WHERE id = $1"
+_STALE_KEY = """
+SELECT * FROM enquiry_personal_details WHERE key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED"""
+_REENCRYPTED = """
+UPDATE enquiry_personal_details
+SET first_name = $2, last_name = $3, email = $4, phone = $5, date_of_birth = $6, story = $7,
+    authorisation_reference = $8, key_id = $9
+WHERE enquiry_id = $1"""
 _AUDIT = "INSERT INTO audit_log (staff_id, action, enquiry_id, purpose) VALUES ($1, $2, $3, $4)"
 _WORKLIST = """
 SELECT * FROM enquiries
@@ -116,6 +123,17 @@ class EnquiryRepository:
         """Remove every identifier of the person, keeping the coded enquiry."""
         await self._conn.execute(_ERASE_DETAILS, enquiry_id)
         await self._conn.execute(_FORGET_SUBMISSION, enquiry_id)
+
+    async def reencrypt_batch(self, *, limit: int) -> int:
+        """Re-encrypt up to ``limit`` rows still under an older key with the active one; returns how many."""
+        rows = await self._conn.fetch(_STALE_KEY, self._cipher.active_key_id, limit)
+        fields = (*_ENCRYPTED_FIELDS, "authorisation_reference")
+        for row in rows:
+            record = row["enquiry_id"]
+            values = [self._cipher.encrypt(self._cipher.decrypt(row[f], record=record, field=f), record=record,
+                                           field=f) for f in fields]
+            await self._conn.execute(_REENCRYPTED, record, *values, self._cipher.active_key_id)
+        return len(rows)
 
     async def audit(self, *, staff_id: str, action: str, enquiry_id: uuid.UUID, purpose: str) -> None:
         """Append to the audit trail."""
