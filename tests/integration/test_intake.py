@@ -290,3 +290,9 @@ async def test_after_key_rotation_old_rows_are_re_encrypted_and_still_readable(
         await eventually(lambda: pool.fetchval("SELECT bool_and(key_id = 'new') FROM enquiry_personal_details"))
         details = await http.get(f"/enquiries/{enquiry_id}", headers=STAFF)
     assert details.json()["person"]["first_name"] == SENTINEL
+
+
+async def test_a_work_list_offset_beyond_any_real_list_is_refused_not_a_server_error(intake):
+    # Found by fuzzing: an offset past PostgreSQL's bigint reached the database as a 500.
+    response = await intake.http.get("/enquiries?offset=451452385612082517639168", headers=STAFF)
+    assert response.status_code == 422

@@ -123,7 +123,7 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
         uow: UoW, _staff: Annotated[Staff, Depends(CONTACT_CENTRE)],
         status_: Annotated[Literal["new", "in_progress", "booked", "closed"] | None, Query(alias="status")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> list[EnquirySummary]:
         """The work list, oldest first (coded facts only: open one enquiry to see who it is)."""
         return [EnquirySummary.of(e) for e in await uow.enquiries.worklist(status=status_, limit=limit, offset=offset)]
