@@ -17,7 +17,7 @@ class NotificationsSettings(ServiceSettings):
     routing_file: str | None = Field(None, description="Routing rules; the packaged defaults when unset.")
     directory_file: str | None = Field(None, description="Staff directory and on-call rota; synthetic staff when unset.")
     staff_portal_url: str = "http://127.0.0.1:8080/staff"
-    dispatcher_poll_seconds: float = Field(1.0, gt=0)
+    dispatcher_poll_seconds: float = Field(0.2, gt=0, description="How often idle workers look for due deliveries.")
     retry_first_seconds: float = Field(2.0, gt=0, description="First retry wait; doubles with jitter each attempt.")
     retry_cap_seconds: float = Field(300.0, gt=0)
     smtp_host: str | None = None
