@@ -66,13 +66,15 @@ class SmtpSink:
 
 @dataclass
 class WebhookReceiver:
-    """Accepts signed JSON posts; ``fail_next`` requests get 503, ``fail_always`` makes every one fail."""
+    """Accepts signed JSON posts; ``fail_next`` requests get 503, ``fail_always`` makes every one fail,
+    ``fail_first_try`` fails each message's first attempt (half of all requests, whatever the interleaving)."""
 
     secret: bytes
     fail_next: int = 0
     fail_always: bool = False
-    fail_every_other: bool = False
+    fail_first_try: bool = False  # every message's first attempt fails: half of all requests
     accepted: list[dict] = field(default_factory=list)
+    tried: set[str] = field(default_factory=set)
     attempts: int = 0
     bad_signatures: int = 0
     url: str = ""
@@ -83,7 +85,10 @@ class WebhookReceiver:
         if not verify(self.secret, request.headers[TIMESTAMP_HEADER], body, request.headers[SIGNATURE_HEADER]):
             self.bad_signatures += 1
             return JSONResponse({"error": "bad signature"}, status_code=401)
-        if self.fail_always or self.fail_next > 0 or (self.fail_every_other and self.attempts % 2):
+        key = request.headers["Idempotency-Key"]
+        first_try = key not in self.tried
+        self.tried.add(key)
+        if self.fail_always or self.fail_next > 0 or (self.fail_first_try and first_try):
             self.fail_next = max(0, self.fail_next - 1)
             return JSONResponse({"error": "unavailable"}, status_code=503)
         self.accepted.append({"key": request.headers["Idempotency-Key"], "body": json.loads(body),

@@ -46,7 +46,7 @@ _INTEGRATIONS_OF_COURSE = "SELECT * FROM integrations WHERE course_id = $1 ORDER
 _COMPLETE_INTEGRATION = "UPDATE integrations SET completed_at = $2, completed_by = $3 WHERE id = $1"
 # Claimed rows stay locked until the claiming transaction commits, so two schedulers never fire the same row.
 _CLAIM_DUE = """
-SELECT * FROM integrations WHERE due_published_at IS NULL AND opens_at <= $1
+SELECT * FROM integrations WHERE due_published_at IS NULL AND completed_at IS NULL AND opens_at <= $1
 ORDER BY opens_at LIMIT $2 FOR UPDATE SKIP LOCKED"""
 _CLAIM_OVERDUE = """
 SELECT * FROM integrations WHERE overdue_published_at IS NULL AND completed_at IS NULL AND due_by <= $1

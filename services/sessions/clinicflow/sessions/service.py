@@ -168,6 +168,8 @@ async def discharge(uow: UnitOfWork, session_id: uuid.UUID, request: Discharge) 
     integration = integration_after(session, uow.rules)
     await uow.sessions.add_integration(integration=integration)
     await uow.events.emit("session.logged", session.pathway_id, _logged(session, readings, uow.rules))
+    if integration.opens_at <= uow.now:  # due at once: announce it now rather than at the scheduler's next tick
+        await _announce_due(uow, [integration])
     return session
 
 
@@ -229,13 +231,18 @@ async def acknowledge_alert(uow: UnitOfWork, event: catalogue.AlertAcknowledged)
     await uow.sessions.acknowledge_alert(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.now)
 
 
-async def publish_due_integrations(uow: UnitOfWork, *, limit: int = 100) -> int:
-    """Scheduler tick: `integration.due` for each window opened, `integration.overdue` for each passed; each once."""
-    due = await uow.sessions.claim_due(now=uow.now, limit=limit)
-    for i in due:
+async def _announce_due(uow: UnitOfWork, integrations: list[Integration]) -> None:
+    for i in integrations:
         await uow.events.emit("integration.due", i.pathway_id, catalogue.IntegrationDue(
             integration_id=i.id, session_id=i.session_id, due_by=i.due_by))
-    await uow.sessions.mark_due_published(ids=[i.id for i in due], at=uow.now)
+    await uow.sessions.mark_due_published(ids=[i.id for i in integrations], at=uow.now)
+
+
+async def publish_due_integrations(uow: UnitOfWork, *, limit: int = 100) -> int:
+    """Scheduler tick: `integration.due` for each window opened (and not yet announced or completed),
+    `integration.overdue` for each passed; each once."""
+    due = await uow.sessions.claim_due(now=uow.now, limit=limit)
+    await _announce_due(uow, due)
     overdue = await uow.sessions.claim_overdue(now=uow.now, limit=limit)
     for i in overdue:
         await uow.events.emit("integration.overdue", i.pathway_id, catalogue.IntegrationOverdue(
