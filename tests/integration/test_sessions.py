@@ -4,7 +4,9 @@ integration scheduler across instances and restarts, and a whole course's outcom
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from importlib import resources
 
 import pytest
 
@@ -223,3 +225,26 @@ async def test_a_session_exports_as_valid_fhir(sessions, kafka_settings, clock):
     codes = {e["resource"]["code"]["coding"][0]["code"] for e in exported["entry"]
              if e["resource"]["resourceType"] == "Observation"}
     assert codes == {"85354-9", "8867-4", "2708-6"}
+
+
+async def test_a_delayed_integration_window_is_announced_when_it_opens_and_never_once_completed(
+    sessions_settings, clock, kafka_settings, tmp_path
+):
+    rules = json.loads((resources.files("clinicflow.sessions") / "rules" / "default.json").read_text())
+    rules["integration"]["opens_after_hours"] = 24
+    (tmp_path / "rules.json").write_text(json.dumps(rules))
+    settings = sessions_settings.model_copy(update={"rules_file": str(tmp_path / "rules.json")})
+    async with sessions_instance(settings, clock) as sessions:
+        _, course = await start_course(sessions, kafka_settings)
+        first = await run_a_session(sessions, course["course_id"], clock)
+        second = await run_a_session(sessions, course["course_id"], clock)
+        await asyncio.sleep(1)
+        assert await events_on(kafka_settings, "integration.due", at_least=0, timeout=1) == []
+        integrations = (await _course(sessions, course["pathway_id"]))["integrations"]
+        done = next(i for i in integrations if i["session_id"] == first["session_id"])
+        await post(sessions, f"/integrations/{done['integration_id']}/complete", headers=THERAPIST)
+        clock.advance(hours=25)
+        [due] = await events_on(kafka_settings, "integration.due")
+        assert due.data["session_id"] == second["session_id"]
+        await asyncio.sleep(1)
+    assert len(await events_on(kafka_settings, "integration.due", timeout=2)) == 1
