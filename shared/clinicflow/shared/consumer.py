@@ -109,11 +109,6 @@ class EventConsumer:
         """The Kafka consumer group: one per service."""
         return f"{self._topic_prefix}clinicflow-{self.service}"
 
-    @property
-    def topics(self) -> list[str]:
-        """Topics this consumer reads."""
-        return [self._topic_prefix + CATALOGUE[event_type].topic for event_type in self._handlers]
-
     def subscribe(self, broker: KafkaBroker, *, urgent: frozenset[str] = frozenset()) -> None:
         """Register the subscribers on ``broker`` (before it starts).
 

@@ -33,11 +33,6 @@ class UnitOfWork:
     enquiries: EnquiryRepository
     events: EventWriter
 
-    @property
-    def now(self) -> datetime:
-        """The time of this unit of work."""
-        return self.events.now
-
 
 @dataclass(frozen=True)
 class Submitted:
@@ -49,7 +44,7 @@ class Submitted:
 
 async def submit_enquiry(uow: UnitOfWork, form: EnquirySubmission, *, submission_key: str | None) -> Submitted:
     """Accept a validated form: one enquiry and one `enquiry.received` per submission key."""
-    age = check_adult(form.date_of_birth, uow.now.date())
+    age = check_adult(form.date_of_birth, uow.events.now.date())
     check_contactable(form.email, form.phone)
     fingerprint = hashlib.sha256(form.model_dump_json().encode()).hexdigest()
     if submission_key is not None:
@@ -59,7 +54,7 @@ async def submit_enquiry(uow: UnitOfWork, form: EnquirySubmission, *, submission
     enquiry = Enquiry(
         id=uuid.uuid4(), status=EnquiryStatus.NEW, channel=form.channel, concerns=tuple(form.concerns),
         age_band=age_band(age), preferred_contact_window=form.preferred_contact_window,
-        consent_version=form.privacy_notice_version, received_at=uow.now,
+        consent_version=form.privacy_notice_version, received_at=uow.events.now,
     )
     details = PersonalDetails(
         first_name=form.first_name, last_name=form.last_name, email=form.email, phone=form.phone,
@@ -89,9 +84,9 @@ async def log_callback(
 ) -> Enquiry:
     """Record a call-back attempt → `enquiry.callback.logged` (with the next attempt, if one is due)."""
     enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
-    enquiry = enquiry.log_callback(outcome, now=uow.now, policy=policy)
+    enquiry = enquiry.log_callback(outcome, now=uow.events.now, policy=policy)
     await uow.enquiries.save(enquiry=enquiry)
-    await uow.enquiries.add_callback(enquiry=enquiry, outcome=outcome, logged_by=staff_id, logged_at=uow.now)
+    await uow.enquiries.add_callback(enquiry=enquiry, outcome=outcome, logged_by=staff_id, logged_at=uow.events.now)
     await uow.events.emit("enquiry.callback.logged", enquiry.id, catalogue.EnquiryCallbackLogged(
         attempt_number=enquiry.callback_attempts, outcome=outcome, next_attempt_due=enquiry.next_attempt_due,
         logged_by=staff_id,
@@ -112,7 +107,7 @@ async def book_assessment(uow: UnitOfWork, enquiry_id: uuid.UUID, booking: Booki
     """Book the formal assessment with the funding settled → `intake.assessment.booked`."""
     enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
     enquiry = enquiry.book_assessment(
-        at=booking.assessment_at, clinician_id=booking.clinician_id, funding=booking.funding, now=uow.now
+        at=booking.assessment_at, clinician_id=booking.clinician_id, funding=booking.funding, now=uow.events.now
     )
     await uow.enquiries.save(enquiry=enquiry)
     await uow.enquiries.set_authorisation_reference(
@@ -144,7 +139,7 @@ async def read_details(uow: UnitOfWork, enquiry_id: uuid.UUID, *, staff_id: str,
 async def erase_personal_data(uow: UnitOfWork, enquiry_id: uuid.UUID, *, staff_id: str, purpose: str) -> None:
     """Remove the person's identifiers, keep the coded history → `enquiry.erased`; audited."""
     enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
-    enquiry = enquiry.erase(now=uow.now)
+    enquiry = enquiry.erase(now=uow.events.now)
     await uow.enquiries.save(enquiry=enquiry)
     await uow.enquiries.erase_details(enquiry_id=enquiry_id)
     await uow.enquiries.audit(staff_id=staff_id, action="erase_personal_details", enquiry_id=enquiry_id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from clinicflow.screening.contraindications import History, Proposal, propose
 from clinicflow.screening.domain import Measure, RiskFlag, ScreeningCase, SignOff, required_baseline
@@ -26,11 +25,6 @@ class UnitOfWork:
     events: EventWriter
     rules: RuleSet
 
-    @property
-    def now(self) -> datetime:
-        """The time of this unit of work."""
-        return self.events.now
-
 
 async def note_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, event: catalogue.EnquiryReceived) -> None:
     """Keep the coded facts the rules need later (age band, concerns)."""
@@ -39,7 +33,7 @@ async def note_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, event: catalogue.
 
 async def open_case(uow: UnitOfWork, pathway_id: uuid.UUID) -> bool:
     """A booked intake assessment opens the pathway's screening case, once."""
-    return await uow.screening.open_case(pathway_id=pathway_id, now=uow.now)
+    return await uow.screening.open_case(pathway_id=pathway_id, now=uow.events.now)
 
 
 async def close_case(uow: UnitOfWork, pathway_id: uuid.UUID, *, reason: str) -> None:
@@ -75,7 +69,7 @@ async def record_measure(uow: UnitOfWork, pathway_id: uuid.UUID, given: MeasureI
     measure = Measure(
         id=uuid.uuid4(), pathway_id=pathway_id, instrument=given.instrument, answers=tuple(given.answers),
         total=scored.total, band=scored.band, flags=scored.flags, context=given.context,
-        rule_set_version=uow.rules.version, recorded_by=given.staff_id, recorded_at=uow.now,
+        rule_set_version=uow.rules.version, recorded_by=given.staff_id, recorded_at=uow.events.now,
     )
     await uow.screening.add_measure(measure=measure, request_key=given.request_key)
     if "phq9_item9_self_harm_thoughts" in scored.flags:
@@ -89,7 +83,7 @@ async def record_measure(uow: UnitOfWork, pathway_id: uuid.UUID, given: MeasureI
 
 async def _raise_risk_flag(uow: UnitOfWork, case: ScreeningCase, measure: Measure, *, reason: str) -> None:
     flag = RiskFlag(alert_id=uuid.uuid4(), reason=reason, severity="urgent", measure_id=measure.id,
-                    raised_at=uow.now)
+                    raised_at=uow.events.now)
     await uow.screening.add_risk_flag(pathway_id=case.pathway_id, flag=flag, rule_set_version=uow.rules.version)
     await uow.screening.save_case(case=case.flag_risk())
     await uow.events.emit("screening.risk.flagged", case.pathway_id, catalogue.RiskFlagged(
@@ -113,14 +107,14 @@ async def record_history(uow: UnitOfWork, pathway_id: uuid.UUID, history: Histor
 async def review_risk(uow: UnitOfWork, pathway_id: uuid.UUID, *, doctor_id: str, risk_level: str) -> ScreeningCase:
     """A doctor's risk review answers every open safety flag of the pathway."""
     case = (await uow.screening.get_case(pathway_id=pathway_id, for_update=True)).review_risk()
-    await uow.screening.review_risk_flags(pathway_id=pathway_id, doctor_id=doctor_id, at=uow.now, level=risk_level)
+    await uow.screening.review_risk_flags(pathway_id=pathway_id, doctor_id=doctor_id, at=uow.events.now, level=risk_level)
     await uow.screening.save_case(case=case)
     return case
 
 
 async def acknowledge_alert(uow: UnitOfWork, event: catalogue.AlertAcknowledged) -> None:
     """Staff acknowledged an alert; if it is one of ours, note who and when."""
-    await uow.screening.acknowledge_flag(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.now)
+    await uow.screening.acknowledge_flag(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.events.now)
 
 
 async def sign_off(uow: UnitOfWork, pathway_id: uuid.UUID, decision: SignOff) -> ScreeningCase:
@@ -130,7 +124,7 @@ async def sign_off(uow: UnitOfWork, pathway_id: uuid.UUID, decision: SignOff) ->
     age_band, concerns = facts or (None, ())
     baseline = latest_baseline_totals(await uow.screening.measures(pathway_id=pathway_id))
     case = case.sign_off(
-        decision, baseline_taken=set(baseline), required=required_baseline(concerns, uow.rules), now=uow.now
+        decision, baseline_taken=set(baseline), required=required_baseline(concerns, uow.rules), now=uow.events.now
     )
     await uow.screening.save_case(case=case)
     await uow.events.emit("screening.completed", pathway_id, catalogue.ScreeningCompleted(

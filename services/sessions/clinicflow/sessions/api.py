@@ -204,7 +204,7 @@ def build_router(rules: SessionRules) -> APIRouter:
     ) -> SessionOut:
         """The supervising doctor's dose (mg/kg for IV and IM, fixed mg intranasal)."""
         order = DoseOrder(body.route, body.dose_mg_per_kg, body.dose_mg, body.override_reason)
-        return SessionOut.of(await service.give_dose(uow, session_id, order, given_at=body.given_at or uow.now))
+        return SessionOut.of(await service.give_dose(uow, session_id, order, given_at=body.given_at or uow.events.now))
 
     @router.post("/sessions/{session_id}/vitals", status_code=201, response_model=BreachesOut)
     async def post_vitals(
@@ -213,7 +213,7 @@ def build_router(rules: SessionRules) -> APIRouter:
         """One set of in-session readings; any breach raises an urgent alert at once."""
         vitals = Vitals(body.systolic, body.diastolic, body.heart_rate, body.spo2, body.moaas,
                         tuple(body.cadss) if body.cadss is not None else None)
-        reading = VitalsReading(vitals, body.measured_at or uow.now)
+        reading = VitalsReading(vitals, body.measured_at or uow.events.now)
         return BreachesOut(breached=await service.record_vitals(uow, session_id, reading))
 
     @router.post("/sessions/{session_id}/discharge", response_model=SessionOut)

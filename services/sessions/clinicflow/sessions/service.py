@@ -41,11 +41,6 @@ class UnitOfWork:
     events: EventWriter
     rules: SessionRules
 
-    @property
-    def now(self) -> datetime:
-        """The time of this unit of work."""
-        return self.events.now
-
 
 async def open_course(uow: UnitOfWork, pathway_id: uuid.UUID, screening: catalogue.ScreeningCompleted) -> None:
     """An eligible signed-off screening opens one course → `course.started`; other outcomes open nothing."""
@@ -54,7 +49,7 @@ async def open_course(uow: UnitOfWork, pathway_id: uuid.UUID, screening: catalog
     course = Course(
         id=uuid.uuid4(), pathway_id=pathway_id, status="active", planned_sessions=uow.rules.planned_sessions_default,
         indications=tuple(screening.indications), age_band=screening.age_band,
-        baseline_phq9=screening.baseline_totals.get("phq9"), latest_phq9=None, started_at=uow.now,
+        baseline_phq9=screening.baseline_totals.get("phq9"), latest_phq9=None, started_at=uow.events.now,
     )
     if await uow.sessions.add_course(course=course):
         await uow.events.emit("course.started", pathway_id, catalogue.CourseStarted(
@@ -105,7 +100,7 @@ async def check_before_dosing(
         check, reasons, override_reason=override_reason, by_doctor="doctor" in staff.roles, rules=uow.rules
     )
     await uow.sessions.save_session(session=session)
-    await uow.sessions.add_vitals(session_id=session.id, reading=VitalsReading(check.vitals, uow.now),
+    await uow.sessions.add_vitals(session_id=session.id, reading=VitalsReading(check.vitals, uow.events.now),
                                   phase="pre_dose", breached=[])
     if session.status is SessionStatus.DEFERRED:
         await uow.events.emit("session.deferred", session.pathway_id, catalogue.SessionDeferred(
@@ -122,7 +117,7 @@ async def give_dose(uow: UnitOfWork, session_id: uuid.UUID, order: DoseOrder, *,
     earlier_doses = [s for s in await uow.sessions.sessions_of_course(course_id=course.id) if s.dose is not None]
     dose = check_dose(order, weight_kg=session.weight_kg or 0.0, age_band=course.age_band,
                       first_session=not earlier_doses, rules=uow.rules)
-    session = session.give(dose, at=given_at, now=uow.now)
+    session = session.give(dose, at=given_at, now=uow.events.now)
     await uow.sessions.save_session(session=session)
     return session
 
@@ -130,13 +125,13 @@ async def give_dose(uow: UnitOfWork, session_id: uuid.UUID, order: DoseOrder, *,
 async def record_vitals(uow: UnitOfWork, session_id: uuid.UUID, reading: VitalsReading) -> list[str]:
     """Store a reading; any breached threshold raises `session.vitals.alerted` (urgent) at once."""
     session = await uow.sessions.session(session_id=session_id, for_update=True)
-    session.check_vitals_allowed(reading.measured_at, uow.now)
+    session.check_vitals_allowed(reading.measured_at, uow.events.now)
     breached = breached_thresholds(reading.vitals, uow.rules)
     await uow.sessions.add_vitals(session_id=session.id, reading=reading, phase="in_session", breached=breached)
     if breached:
         alert_id = uuid.uuid4()
         await uow.sessions.add_alert(alert_id=alert_id, session_id=session.id, breached=breached,
-                                     rule_set_version=uow.rules.version, at=uow.now)
+                                     rule_set_version=uow.rules.version, at=uow.events.now)
         await uow.events.emit("session.vitals.alerted", session.pathway_id, catalogue.VitalsAlerted(
             alert_id=alert_id, course_id=session.course_id, session_id=session.id, breached=breached,
             severity="urgent", rule_set_version=uow.rules.version,
@@ -162,13 +157,13 @@ async def discharge(uow: UnitOfWork, session_id: uuid.UUID, request: Discharge) 
     readings = [r for phase, r, _ in await uow.sessions.vitals(session_id=session.id) if phase == "in_session"]
     session = session.discharge(
         request.checklist, readings=readings, clinician_id=request.clinician_id, session_number=number,
-        adverse_event_codes=request.adverse_event_codes, rules=uow.rules, now=uow.now,
+        adverse_event_codes=request.adverse_event_codes, rules=uow.rules, now=uow.events.now,
     )
     await uow.sessions.save_session(session=session)
     integration = integration_after(session, uow.rules)
     await uow.sessions.add_integration(integration=integration)
     await uow.events.emit("session.logged", session.pathway_id, _logged(session, readings, uow.rules))
-    if integration.opens_at <= uow.now:  # due at once: announce it now rather than at the scheduler's next tick
+    if integration.opens_at <= uow.events.now:  # due at once: announce it now rather than at the scheduler's next tick
         await _announce_due(uow, [integration])
     return session
 
@@ -198,7 +193,7 @@ def _logged(session: DosingSession, readings: list[VitalsReading], rules: Sessio
 async def complete_integration(uow: UnitOfWork, integration_id: uuid.UUID, *, therapist_id: str) -> Integration:
     """The therapist recorded the integration → `integration.completed`; may complete the course."""
     integration = await uow.sessions.integration(integration_id=integration_id, for_update=True)
-    integration = integration.complete(therapist_id=therapist_id, now=uow.now)
+    integration = integration.complete(therapist_id=therapist_id, now=uow.events.now)
     await uow.sessions.save_completion(integration=integration)
     await uow.events.emit("integration.completed", integration.pathway_id, catalogue.IntegrationCompleted(
         integration_id=integration.id, session_id=integration.session_id, completed_by=therapist_id,
@@ -213,7 +208,7 @@ async def _complete_course_if_done(uow: UnitOfWork, course_id: uuid.UUID) -> Non
               if s.status is SessionStatus.DISCHARGED]
     open_integrations = [i for i in await uow.sessions.integrations_of_course(course_id=course_id)
                          if i.completed_at is None]
-    done = course.complete_if_done(logged_sessions=len(logged), open_integrations=len(open_integrations), now=uow.now)
+    done = course.complete_if_done(logged_sessions=len(logged), open_integrations=len(open_integrations), now=uow.events.now)
     if done is course:
         return
     await uow.sessions.save_course(course=done)
@@ -228,24 +223,24 @@ async def _complete_course_if_done(uow: UnitOfWork, course_id: uuid.UUID) -> Non
 
 async def acknowledge_alert(uow: UnitOfWork, event: catalogue.AlertAcknowledged) -> None:
     """Staff acknowledged an alert; if it is one of ours, note who and when."""
-    await uow.sessions.acknowledge_alert(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.now)
+    await uow.sessions.acknowledge_alert(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.events.now)
 
 
 async def _announce_due(uow: UnitOfWork, integrations: list[Integration]) -> None:
     for i in integrations:
         await uow.events.emit("integration.due", i.pathway_id, catalogue.IntegrationDue(
             integration_id=i.id, session_id=i.session_id, due_by=i.due_by))
-    await uow.sessions.mark_due_published(ids=[i.id for i in integrations], at=uow.now)
+    await uow.sessions.mark_due_published(ids=[i.id for i in integrations], at=uow.events.now)
 
 
 async def publish_due_integrations(uow: UnitOfWork, *, limit: int = 100) -> int:
     """Scheduler tick: `integration.due` for each window opened (and not yet announced or completed),
     `integration.overdue` for each passed; each once."""
-    due = await uow.sessions.claim_due(now=uow.now, limit=limit)
+    due = await uow.sessions.claim_due(now=uow.events.now, limit=limit)
     await _announce_due(uow, due)
-    overdue = await uow.sessions.claim_overdue(now=uow.now, limit=limit)
+    overdue = await uow.sessions.claim_overdue(now=uow.events.now, limit=limit)
     for i in overdue:
         await uow.events.emit("integration.overdue", i.pathway_id, catalogue.IntegrationOverdue(
             integration_id=i.id, session_id=i.session_id, overdue_since=i.due_by))
-    await uow.sessions.mark_overdue_published(ids=[i.id for i in overdue], at=uow.now)
+    await uow.sessions.mark_overdue_published(ids=[i.id for i in overdue], at=uow.events.now)
     return len(due) + len(overdue)
