@@ -21,6 +21,7 @@ from clinicflow.shared.database import create_pool, migrate, platform_migrations
 from clinicflow.shared.settings import AuthSettings, DatabaseSettings, KafkaSettings
 
 TEST_JWT_SECRET = "test-only-secret-not-for-any-real-deployment"
+TEST_ACK_LINK_SECRET = "test-only-acknowledgement-link-key-0123456789"
 
 
 class Pausable(Protocol):

@@ -6,6 +6,7 @@ each signature and can be told to fail.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -67,12 +68,14 @@ class SmtpSink:
 @dataclass
 class WebhookReceiver:
     """Accepts signed JSON posts; ``fail_next`` requests get 503, ``fail_always`` makes every one fail,
-    ``fail_first_try`` fails each message's first attempt (half of all requests, whatever the interleaving)."""
+    ``fail_first_try`` fails each message's first attempt (half of all requests, whatever the interleaving),
+    ``hang_seconds`` holds each request that long before answering (a channel that stopped responding)."""
 
     secret: bytes
     fail_next: int = 0
     fail_always: bool = False
     fail_first_try: bool = False  # every message's first attempt fails: half of all requests
+    hang_seconds: float = 0.0
     accepted: list[dict] = field(default_factory=list)
     tried: set[str] = field(default_factory=set)
     attempts: int = 0
@@ -82,6 +85,8 @@ class WebhookReceiver:
     async def receive(self, request: Request) -> JSONResponse:
         body = await request.body()
         self.attempts += 1
+        if self.hang_seconds:
+            await asyncio.sleep(self.hang_seconds)
         if not verify(self.secret, request.headers[TIMESTAMP_HEADER], body, request.headers[SIGNATURE_HEADER]):
             self.bad_signatures += 1
             return JSONResponse({"error": "bad signature"}, status_code=401)

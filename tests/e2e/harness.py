@@ -23,11 +23,12 @@ from pydantic import ValidationError
 
 from clinicflow.localinfra.pathway import Clinic, walk_pathway
 from clinicflow.localinfra.ports import free_port
+from clinicflow.notifications.domain import escalation_chain
 from clinicflow.notifications.routing import load_directory, load_routing, plan
 from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.settings import KafkaSettings
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_ACK_LINK_SECRET, TEST_JWT_SECRET
 from tests.integration.conftest import StaffChannels
 from tests.support import read_topic
 
@@ -124,6 +125,7 @@ def system_env(infrastructure, namespace: str, channels: StaffChannels, tmp_path
         "NOTIFICATIONS_CHAT_WEBHOOK_SECRET": "chat-secret",
         "NOTIFICATIONS_SMS_GATEWAY_URL": channels.sms.url,
         "NOTIFICATIONS_SMS_GATEWAY_SECRET": "sms-secret",
+        "NOTIFICATIONS_ACK_LINK_SECRET": TEST_ACK_LINK_SECRET,
     }
     for name in SERVICES:
         env[f"{name.upper()}_HTTP_PORT"] = str(ports[name])
@@ -176,13 +178,15 @@ def expected_pathway_counts(sessions: int, *, risk_flags: int = 0) -> Counter:
 def planned_notifications(events: list[Envelope], *, now) -> list[tuple[uuid.UUID, str, str, str]]:  # noqa: ANN001
     """(source event, channel, recipient, role) for every notification the routing rules call for by ``now``."""
     routing, directory = load_routing(), load_directory()
+    # No shift is recorded in these runs, so the directory file's order is the rota.
+    on_call = {role: escalation_chain(ids, directory.clinical_lead) for role, ids in directory.on_call.items()}
     planned = []
     for event in events:
         if event.type.startswith("notification.") or event.type == "alert.acknowledged":
             continue
         payload = CATALOGUE[event.type].payload.model_validate(event.data).model_dump(mode="json")
         for p in plan(event.type, payload, routing=routing, directory=directory,
-                      enabled=frozenset({"inbox", "email", "chat", "sms"})):
+                      enabled=frozenset({"inbox", "email", "chat", "sms"}), on_call=on_call):
             if p.send_at is None or p.send_at <= now:
                 planned.append((event.id, p.channel, p.recipient_id, p.recipient_role))
     return planned

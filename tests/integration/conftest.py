@@ -21,7 +21,7 @@ from clinicflow.sessions.app import create_app as create_sessions
 from clinicflow.sessions.settings import SessionsSettings
 from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.shared.auth import mint_token
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_ACK_LINK_SECRET, TEST_JWT_SECRET
 from tests.receivers import SmtpSink, WebhookReceiver, webhook_receiver
 from tests.support import serving
 
@@ -135,6 +135,7 @@ def notifications_settings(kafka_settings, database_settings, auth_settings, nam
         smtp_host="127.0.0.1", smtp_port=staff_channels.smtp.port,
         chat_webhook_url=staff_channels.chat.url, chat_webhook_secret="chat-secret",
         sms_gateway_url=staff_channels.sms.url, sms_gateway_secret="sms-secret",
+        ack_link_secret=TEST_ACK_LINK_SECRET,
     )
 
 

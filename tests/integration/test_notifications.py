@@ -120,6 +120,7 @@ async def test_a_crash_between_sending_and_recording_shows_the_receiver_no_dupli
     assert len(staff_channels.smtp.messages) == 1  # it was sent, but the crash lost the record of it
     assert await pool.fetchval("SELECT status FROM deliveries WHERE channel = 'email'") == "pending"
 
+    clock.advance(seconds=notifications_settings.send_lease_seconds)  # the dead worker's lease on it runs out
     async with notifications_instance(notifications_settings, clock):
         await eventually(lambda: pool.fetchval("SELECT status = 'sent' FROM deliveries WHERE channel = 'email'"))
     assert len(staff_channels.smtp.messages) == 2  # sent again after the restart...

@@ -77,7 +77,8 @@ def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
            "NOTIFICATIONS_CHAT_WEBHOOK_URL": env.get("NOTIFICATIONS_CHAT_WEBHOOK_URL") or f"{sink}/chat",
            "NOTIFICATIONS_CHAT_WEBHOOK_SECRET": env.get("NOTIFICATIONS_CHAT_WEBHOOK_SECRET") or webhook_secret,
            "NOTIFICATIONS_SMS_GATEWAY_URL": env.get("NOTIFICATIONS_SMS_GATEWAY_URL") or f"{sink}/sms",
-           "NOTIFICATIONS_SMS_GATEWAY_SECRET": env.get("NOTIFICATIONS_SMS_GATEWAY_SECRET") or webhook_secret}
+           "NOTIFICATIONS_SMS_GATEWAY_SECRET": env.get("NOTIFICATIONS_SMS_GATEWAY_SECRET") or webhook_secret,
+           "NOTIFICATIONS_ACK_LINK_SECRET": env.get("NOTIFICATIONS_ACK_LINK_SECRET") or secrets.token_urlsafe(32)}
     print(f"local SMTP sink on 127.0.0.1:{smtp_port} (staff email lands in {mail}); "
           f"chat and SMS webhooks go to {sink}", flush=True)
     for name in SERVICES:

@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from clinicflow.notifications import service
 from clinicflow.notifications.api import build_router
 from clinicflow.notifications.channels import Channel, SignedWebhook, SmtpEmail
-from clinicflow.notifications.dispatcher import background_worker
+from clinicflow.notifications.acklinks import AckLinks
+from clinicflow.notifications.dispatcher import background_workers
 from clinicflow.notifications.domain import RetryPolicy
 from clinicflow.notifications.handlers import build_handlers
 from clinicflow.notifications.routing import load_directory, load_routing
@@ -41,6 +42,17 @@ def channels_from(settings: NotificationsSettings) -> dict[str, Channel]:
     return channels
 
 
+def ack_links_from(settings: NotificationsSettings) -> AckLinks | None:
+    """Acknowledgement links for chat and SMS alerts; their key is required once either channel is on."""
+    if settings.ack_link_secret is None:
+        if settings.chat_webhook_url or settings.sms_gateway_url:
+            raise ValueError("NOTIFICATIONS_ACK_LINK_SECRET is required when chat or SMS is configured: urgent "
+                             "alerts sent there carry a signed acknowledgement link")
+        return None
+    return AckLinks(secret=settings.ack_link_secret.get_secret_value().encode(), base_url=settings.ack_link_base_url,
+                    valid_for=timedelta(minutes=settings.ack_link_valid_minutes))
+
+
 def create_app(settings: NotificationsSettings, *, clock: Clock = utc_now) -> FastAPI:
     """The notifications service's ASGI app."""
     routing = load_routing(settings.routing_file)
@@ -51,6 +63,8 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = utc_now) -> Fa
         retry=RetryPolicy(max_attempts=routing.max_attempts, first=timedelta(seconds=settings.retry_first_seconds),
                           cap=timedelta(seconds=settings.retry_cap_seconds)),
         staff_portal_url=settings.staff_portal_url,
+        ack_links=ack_links_from(settings),
+        send_lease=timedelta(seconds=settings.send_lease_seconds),
     )
     definition = ServiceDefinition(
         settings=settings,
@@ -58,7 +72,7 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = utc_now) -> Fa
         routers=[build_router(config)],
         handlers=build_handlers(config, clock),
         urgent_events=frozenset(r.event for r in routing.rules if r.priority == "urgent"),
-        background=[background_worker(config, poll_seconds=settings.dispatcher_poll_seconds)],
+        background=background_workers(config, poll_seconds=settings.dispatcher_poll_seconds),
         description="Routing, channels, staff inbox, alert escalation and delivery audit.",
     )
     return build_app(definition, clock=clock)

@@ -36,6 +36,7 @@ class Outgoing:
     recipient: StaffMember
     content: Content
     priority: str
+    ack_link: str | None = None  # urgent alerts by chat or SMS: a one-time link that acknowledges them
 
 
 class TransientFailure(Exception):
@@ -75,6 +76,8 @@ class SignedWebhook:
     def body(self, message: Outgoing) -> dict:
         """Slack/Teams incoming-webhook shape for chat; ``to``/``message`` for the SMS gateway."""
         text = f"{message.content.title}\n{message.content.body}"
+        if message.ack_link:
+            text += f"\nAcknowledge: {message.ack_link}"
         if self.kind == "sms":
             return {"to": message.recipient.phone, "message": text, "reference": str(message.delivery_id)}
         return {"text": text, "priority": message.priority}

@@ -1,49 +1,46 @@
-"""Background work of the notifications service: send due deliveries and escalate unacknowledged urgent alerts.
+"""Background work of the notifications service: two independent loops, one sending due deliveries and one
+escalating unacknowledged urgent alerts, so a channel that hangs or fails can never hold an escalation back.
 
-Both loops run in every instance; rows are claimed with ``FOR UPDATE SKIP LOCKED`` so no two instances work on
-the same delivery or alert, and timers live in the database, so they survive restarts.
+Both run in every instance; rows are claimed with ``FOR UPDATE SKIP LOCKED`` (deliveries under a lease) so no two
+instances work on the same delivery or alert, and timers live in the database, so they survive restarts.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
-import structlog
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from clinicflow.notifications import service
 from clinicflow.notifications.repository import NotificationsRepository
 from clinicflow.shared.database import transaction
+from clinicflow.shared.loops import repeat
 from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.retry import Backoff
 from clinicflow.shared.runtime import ServiceRuntime
 
-log = structlog.get_logger(__name__)
+Background = Callable[[ServiceRuntime], Awaitable[None]]
 
 
-async def run_once(
-    runtime: ServiceRuntime, config: service.Config, step: Callable[[service.UnitOfWork], Awaitable[int]]
-) -> int:
-    """One pass of ``step`` in its own transaction."""
-    async with transaction(runtime.pool) as conn:
-        events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
-        return await step(service.UnitOfWork(NotificationsRepository(conn), events, config))
+def units_of_work(runtime: ServiceRuntime, config: service.Config) -> service.OpenUnitOfWork:
+    """Opens one short unit of work (transaction, repository, outbox) at a time."""
+
+    @asynccontextmanager
+    async def open_unit_of_work() -> AsyncIterator[service.UnitOfWork]:
+        async with transaction(runtime.pool) as conn:
+            events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
+            yield service.UnitOfWork(NotificationsRepository(conn), events, config)
+
+    return open_unit_of_work
 
 
-def background_worker(config: service.Config, *, poll_seconds: float):  # noqa: ANN201 - a background starter
-    """Dispatch and escalate every ``poll_seconds`` until cancelled (sooner while there is more to do)."""
+def background_workers(config: service.Config, *, poll_seconds: float) -> list[Background]:
+    """The dispatcher and the escalator, each looking for work every ``poll_seconds`` when idle."""
 
-    async def run(runtime: ServiceRuntime) -> None:
-        backoff = Backoff()
-        while True:
-            try:
-                busy = await run_once(runtime, config, service.dispatch_due)
-                busy += await run_once(runtime, config, service.escalate_due)
-                backoff.reset()
-                if not busy:
-                    await asyncio.sleep(poll_seconds)
-            except Exception as exc:  # the database may be restarting: the rows wait, try again
-                log.warning("notification worker pass failed", error=type(exc).__name__)
-                await asyncio.sleep(backoff.next())
+    async def dispatcher(runtime: ServiceRuntime) -> None:
+        open_uow = units_of_work(runtime, config)
+        await repeat("dispatcher", lambda: service.dispatch_due(open_uow), idle_seconds=poll_seconds)
 
-    return run
+    async def escalator(runtime: ServiceRuntime) -> None:
+        open_uow = units_of_work(runtime, config)
+        await repeat("escalator", lambda: service.escalate_due(open_uow), idle_seconds=poll_seconds)
+
+    return [dispatcher, escalator]

@@ -26,20 +26,63 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Escalation:
-    """Where an unacknowledged urgent alert goes next."""
+    """Where an unacknowledged urgent alert goes next, and when to look again."""
 
     level: int
-    recipient: str | None  # None: the chain is exhausted (the clinical lead already has it)
-    escalate_at: datetime | None
+    recipient: str
+    escalate_at: datetime
+
+
+def escalation_chain(on_call: tuple[str, ...], clinical_lead: str) -> tuple[str, ...]:
+    """Who an urgent alert goes to, in order: the people on call for its role, then the clinical lead."""
+    return on_call + ((clinical_lead,) if clinical_lead not in on_call else ())
 
 
 def next_escalation(chain: tuple[str, ...], level: int, *, now: datetime, after: timedelta) -> Escalation:
-    """The next person in the on-call chain (the clinical lead last), and when to look again."""
+    """The next person along the chain; after the clinical lead it starts again from the top, for as long as nobody
+    acknowledges (an urgent safety alert must never go quiet while unanswered)."""
     following = level + 1
-    if following >= len(chain):
-        return Escalation(level, None, None)
-    more_to_come = following + 1 < len(chain)
-    return Escalation(following, chain[following], now + after if more_to_come else None)
+    return Escalation(following, chain[following % len(chain)], now + after)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An urgent alert: who has it now, how far it has escalated, and when it escalates next."""
+
+    alert_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    pathway_id: uuid.UUID
+    on_call_role: str
+    level: int
+    current_recipient: str
+    title: str
+    body: str
+    link: str
+    status: str
+    escalate_at: datetime | None
+    acknowledged_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One person on call for one role, from ``starts_at`` until ``ends_at`` (open-ended when None).
+
+    ``position`` is the fallback order among the shifts that overlap: 1 is called first.
+    """
+
+    id: uuid.UUID
+    role: str
+    staff_id: str
+    position: int
+    starts_at: datetime
+    ends_at: datetime | None
+    created_by: str
+
+    def covers(self, at: datetime) -> bool:
+        """Whether this shift is on at ``at``."""
+        return self.starts_at <= at and (self.ends_at is None or at < self.ends_at)
 
 
 @dataclass(frozen=True)
@@ -60,3 +103,4 @@ class Delivery:
     alert_id: uuid.UUID | None
     next_attempt_at: datetime
     attempts: int = 0
+    escalation_level: int = 0

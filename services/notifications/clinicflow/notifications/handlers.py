@@ -10,6 +10,8 @@ from clinicflow.shared.runtime import Clock
 
 # Every event of the pathway's services; its own audit events and the raw web form are not for staff.
 CONSUMED = [t for t, spec in CATALOGUE.items() if spec.producer in ("intake", "screening", "sessions")]
+# After these, routine reminders about the pathway (call-backs, integration) would only bother staff for nothing.
+ENQUIRY_ENDED = frozenset({"enquiry.closed", "enquiry.erased"})
 
 
 def build_handlers(config: service.Config, clock: Clock) -> dict[str, Handler]:
@@ -18,6 +20,8 @@ def build_handlers(config: service.Config, clock: Clock) -> dict[str, Handler]:
     async def on_pathway_event(delivery: Delivery) -> None:
         events = delivery.events(service.SOURCE, clock())
         uow = service.UnitOfWork(NotificationsRepository(delivery.connection), events, config)
+        if delivery.envelope.type in ENQUIRY_ENDED:
+            await service.cancel_for_ended_enquiry(uow, delivery.envelope.subject, reason=delivery.envelope.type)
         await service.route_event(uow, delivery.envelope, delivery.payload)
 
     return dict.fromkeys(CONSUMED, on_pathway_event)

@@ -8,6 +8,7 @@ apart from :func:`load_routing` and :func:`load_directory`, which read them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -29,7 +30,7 @@ class StaffMember:
 
 @dataclass(frozen=True)
 class Directory:
-    """Staff, the on-call order per role, and the clinical lead at the end of every escalation."""
+    """Staff, the on-call order per role that seeds the rota, and the clinical lead at the end of every escalation."""
 
     staff: dict[str, StaffMember]
     on_call: dict[str, tuple[str, ...]]
@@ -38,11 +39,6 @@ class Directory:
     def with_role(self, role: str) -> list[StaffMember]:
         """Everyone holding ``role``."""
         return [m for m in self.staff.values() if role in m.roles]
-
-    def escalation_chain(self, role: str) -> tuple[str, ...]:
-        """Who an urgent alert goes to, in order: the on-call rota for ``role``, then the clinical lead."""
-        chain = self.on_call.get(role, ())
-        return chain + ((self.clinical_lead,) if self.clinical_lead not in chain else ())
 
 
 @dataclass(frozen=True)
@@ -69,6 +65,11 @@ class Routing:
     max_attempts: int
     rules: tuple[Rule, ...]
 
+    def on_call_roles(self, event_type: str) -> set[str]:
+        """The roles whose on-call person an event goes to."""
+        return {spec["on_call"] for r in self.rules if r.event == event_type for spec in r.recipients
+                if "on_call" in spec}
+
 
 @dataclass(frozen=True)
 class Planned:
@@ -83,9 +84,13 @@ class Planned:
 
 
 def plan(
-    event_type: str, data: dict[str, Any], *, routing: Routing, directory: Directory, enabled: frozenset[str]
+    event_type: str, data: dict[str, Any], *, routing: Routing, directory: Directory, enabled: frozenset[str],
+    on_call: Mapping[str, tuple[str, ...]],
 ) -> list[Planned]:
-    """The notifications an event calls for (none when no rule matches or a rule's condition is not met)."""
+    """The notifications an event calls for (none when no rule matches or a rule's condition is not met).
+
+    ``on_call`` is each role's escalation chain at the event's time (the rota, then the clinical lead).
+    """
     planned: dict[tuple[str, str], Planned] = {}
     for rule in (r for r in routing.rules if r.event == event_type):
         if rule.if_present and data.get(rule.if_present) is None:
@@ -94,7 +99,7 @@ def plan(
             continue
         send_at = datetime.fromisoformat(data[rule.send_at]) if rule.send_at else None
         channels = [c for c in (CHANNELS if "all" in rule.channels else rule.channels) if c in enabled]
-        for member, role in _recipients(rule, data, routing, directory):
+        for member, role in _recipients(rule, data, routing, directory, on_call):
             for channel in channels:
                 if reachable(member, channel):
                     planned.setdefault((member.id, channel), Planned(
@@ -102,7 +107,8 @@ def plan(
     return list(planned.values())
 
 
-def _recipients(rule: Rule, data: dict[str, Any], routing: Routing, directory: Directory):  # noqa: ANN202
+def _recipients(rule: Rule, data: dict[str, Any], routing: Routing, directory: Directory,  # noqa: ANN202
+                on_call: Mapping[str, tuple[str, ...]]):
     for spec in rule.recipients:
         if "role" in spec:
             yield from ((m, spec["role"]) for m in directory.with_role(spec["role"]))
@@ -113,7 +119,7 @@ def _recipients(rule: Rule, data: dict[str, Any], routing: Routing, directory: D
             if member is not None:
                 yield member, member.roles[0]
         elif "on_call" in spec:
-            chain = directory.escalation_chain(spec["on_call"])
+            chain = on_call.get(spec["on_call"], ())
             if chain and chain[0] in directory.staff:
                 yield directory.staff[chain[0]], spec["on_call"]
 

@@ -1,28 +1,37 @@
-"""Notifications' use cases: route an event to deliveries, dispatch them over their channels, escalate urgent alerts,
-and take acknowledgements. Each runs in one unit of work with the audit events it causes."""
+"""Notifications' use cases: route an event to deliveries, dispatch them over their channels, escalate urgent alerts
+along the on-call rota, keep the rota, and take acknowledgements (inbox or one-time link).
+
+Routing, acknowledgement and rota changes each run in one unit of work with the events they cause. Dispatch and
+escalation open their own short units of work: nothing is sent while a transaction is open, and each delivery's
+outcome is recorded on its own, so one failure never rolls back or repeats another's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import structlog
 from pydantic import BaseModel
 
+from clinicflow.notifications.acklinks import AckLinks, InvalidAckLink
 from clinicflow.notifications.channels import Channel, Outgoing, PermanentFailure, TransientFailure
-from clinicflow.notifications.domain import Delivery, RetryPolicy, next_escalation
+from clinicflow.notifications.domain import Alert, Delivery, RetryPolicy, Shift, escalation_chain, next_escalation
 from clinicflow.notifications.repository import NotificationsRepository
 from clinicflow.notifications.routing import Directory, Routing, plan, reachable
 from clinicflow.notifications.templates import TEMPLATES, Content, render
 from clinicflow.shared import catalogue
 from clinicflow.shared.auth import Staff
 from clinicflow.shared.envelope import Envelope
-from clinicflow.shared.errors import NotFound
+from clinicflow.shared.errors import DomainError, IllegalMove, InvalidField, NotFound
 from clinicflow.shared.outbox import EventWriter
 
 SOURCE = "clinicflow/notifications"
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,8 @@ class Config:
     channels: Mapping[str, Channel]  # the enabled ones besides the inbox
     retry: RetryPolicy
     staff_portal_url: str
+    ack_links: AckLinks | None = None  # chat and SMS alerts carry an acknowledgement link when set
+    send_lease: timedelta = timedelta(seconds=60)  # longer than any channel's timeout
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -50,6 +61,9 @@ class UnitOfWork:
     config: Config
 
 
+OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+
+
 async def route_event(uow: UnitOfWork, envelope: Envelope, payload: BaseModel) -> int:
     """Turn an event into deliveries (once per event, recipient and channel); urgent ones open an alert.
 
@@ -60,9 +74,10 @@ async def route_event(uow: UnitOfWork, envelope: Envelope, payload: BaseModel) -
     config = uow.config
     data = payload.model_dump(mode="json")
     content = render(envelope.type, data, pathway_id=str(envelope.subject), staff_portal_url=config.staff_portal_url)
+    chains = {role: await _escalation_chain(uow, role) for role in config.routing.on_call_roles(envelope.type)}
     created = 0
     for planned in plan(envelope.type, data, routing=config.routing, directory=config.directory,
-                        enabled=config.enabled):
+                        enabled=config.enabled, on_call=chains):
         delivery = Delivery(
             id=uuid.uuid4(), event_id=envelope.id, event_type=envelope.type, pathway_id=envelope.subject,
             recipient_id=planned.recipient_id, recipient_role=planned.recipient_role, channel=planned.channel,
@@ -79,6 +94,11 @@ async def route_event(uow: UnitOfWork, envelope: Envelope, payload: BaseModel) -
     return created
 
 
+async def cancel_for_ended_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, *, reason: str) -> int:
+    """A closed or erased enquiry needs no more routine reminders; urgent safety alerts still go out."""
+    return await uow.notifications.cancel_routine(pathway_id=pathway_id, reason=reason)
+
+
 async def _add(uow: UnitOfWork, delivery: Delivery) -> bool:
     """Store a delivery; the inbox is delivered at once, in the same transaction."""
     if not await uow.notifications.add_delivery(delivery=delivery, now=uow.events.now):
@@ -90,73 +110,112 @@ async def _add(uow: UnitOfWork, delivery: Delivery) -> bool:
 
 
 async def _sent(uow: UnitOfWork, delivery: Delivery, *, attempts: int) -> None:
-    await uow.notifications.mark_sent(delivery_id=delivery.id, attempts=attempts, at=uow.events.now)
-    await uow.events.emit("notification.sent", delivery.pathway_id, catalogue.NotificationSent(
-        notification_id=delivery.id, source_event_id=delivery.event_id, channel=delivery.channel,
-        recipient_role=delivery.recipient_role, attempt_count=attempts,
-    ))
+    if await uow.notifications.mark_sent(delivery_id=delivery.id, attempts=attempts, at=uow.events.now):
+        await uow.events.emit("notification.sent", delivery.pathway_id, catalogue.NotificationSent(
+            notification_id=delivery.id, source_event_id=delivery.event_id, channel=delivery.channel,
+            recipient_role=delivery.recipient_role, attempt_count=attempts,
+        ))
 
 
-async def dispatch_due(uow: UnitOfWork, *, limit: int = 20) -> int:
-    """Send the deliveries whose time has come; retry with backoff, give up after the configured attempts."""
-    due = await uow.notifications.claim_due(now=uow.events.now, limit=limit)
-    outcomes = await asyncio.gather(*(_try(uow, d) for d in due))
-    for delivery, failure in zip(due, outcomes, strict=True):
-        attempts = delivery.attempts + 1
-        if failure is None:
-            await _sent(uow, delivery, attempts=attempts)
-            continue
-        retry_at = None if isinstance(failure, PermanentFailure) else uow.config.retry.after_failure(attempts, uow.events.now)
-        if retry_at is not None:
-            await uow.notifications.mark_retry(delivery_id=delivery.id, attempts=attempts, at=retry_at,
-                                               error=str(failure))
-            continue
-        await uow.notifications.mark_failed(delivery_id=delivery.id, attempts=attempts, error=str(failure))
+async def dispatch_due(open_uow: OpenUnitOfWork, *, limit: int = 20) -> int:
+    """Send the deliveries whose time has come (urgent first); returns how many were claimed.
+
+    The claim commits at once (a lease); each delivery is then sent and its outcome recorded in its own short
+    transaction. A delivery whose outcome could not be recorded is sent again when its lease ends, under the same
+    idempotency handle, so the receiver can tell.
+    """
+    async with open_uow() as uow:
+        now, config = uow.events.now, uow.config
+        due = await uow.notifications.claim_due(now=now, lease_until=now + config.send_lease, limit=limit)
+    outcomes = await asyncio.gather(*(_deliver(open_uow, config, d, now) for d in due), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            log.warning("a delivery's outcome was not recorded; it goes again when its lease ends",
+                        error=type(outcome).__name__)
+    return len(due)
+
+
+async def _deliver(open_uow: OpenUnitOfWork, config: Config, delivery: Delivery, now: datetime) -> None:
+    failure = None if delivery.channel == "inbox" else await _send(config, delivery, now)
+    async with open_uow() as uow:
+        await _record(uow, delivery, failure)
+
+
+async def _send(config: Config, delivery: Delivery, now: datetime) -> Exception | None:
+    channel = config.channels.get(delivery.channel)
+    recipient = config.directory.staff.get(delivery.recipient_id)
+    if channel is None or recipient is None:
+        return PermanentFailure("channel_or_recipient_unavailable")
+    ack_link = None
+    if config.ack_links and delivery.alert_id and delivery.channel in ("chat", "sms"):
+        ack_link = config.ack_links.link(delivery.id, now=now)
+    content = Content(delivery.title, delivery.body, delivery.link)
+    try:
+        await channel.send(Outgoing(delivery.id, recipient, content, delivery.priority, ack_link))
+    except (TransientFailure, PermanentFailure) as failure:
+        return failure
+    except Exception as exc:  # a defect in one channel must not stop the others: retry it like an outage
+        log.warning("channel raised an unexpected error", channel=delivery.channel, error=type(exc).__name__)
+        return TransientFailure(type(exc).__name__)
+    return None
+
+
+async def _record(uow: UnitOfWork, delivery: Delivery, failure: Exception | None) -> None:
+    attempts = delivery.attempts + 1
+    if failure is None:
+        if delivery.channel == "inbox":  # a reminder scheduled for later lands in the inbox now
+            await uow.notifications.add_inbox_item(delivery=delivery, now=uow.events.now)
+        await _sent(uow, delivery, attempts=attempts)
+        return
+    retry_at = None if isinstance(failure, PermanentFailure) else uow.config.retry.after_failure(attempts, uow.events.now)
+    if retry_at is not None:
+        await uow.notifications.mark_retry(delivery_id=delivery.id, attempts=attempts, at=retry_at,
+                                           error=str(failure))
+    elif await uow.notifications.mark_failed(delivery_id=delivery.id, attempts=attempts, error=str(failure)):
         await uow.events.emit("notification.failed", delivery.pathway_id, catalogue.NotificationFailed(
             notification_id=delivery.id, source_event_id=delivery.event_id, channel=delivery.channel,
             recipient_role=delivery.recipient_role, attempt_count=attempts, reason=str(failure),
         ))
-    return len(due)
 
 
-async def _try(uow: UnitOfWork, delivery: Delivery) -> Exception | None:
-    if delivery.channel == "inbox":  # a reminder scheduled for later lands in the inbox now
-        await uow.notifications.add_inbox_item(delivery=delivery, now=uow.events.now)
-        return None
-    channel = uow.config.channels.get(delivery.channel)
-    recipient = uow.config.directory.staff.get(delivery.recipient_id)
-    if channel is None or recipient is None:
-        return PermanentFailure("channel_or_recipient_unavailable")
-    try:
-        content = Content(delivery.title, delivery.body, delivery.link)
-        await channel.send(Outgoing(delivery.id, recipient, content, delivery.priority))
-    except (TransientFailure, PermanentFailure) as failure:
-        return failure
-    return None
+async def escalate_due(open_uow: OpenUnitOfWork, *, limit: int = 20) -> int:
+    """Urgent alerts nobody acknowledged in time go to the next person on the rota, then the clinical lead, and
+    round again until acknowledged; each alert in its own transaction. Returns how many escalated."""
+    escalated = 0
+    while escalated < limit:
+        async with open_uow() as uow:
+            alert = await uow.notifications.claim_alert_to_escalate(now=uow.events.now)
+            if alert is None:
+                break
+            await _escalate(uow, alert)
+        escalated += 1
+    return escalated
 
 
-async def escalate_due(uow: UnitOfWork, *, limit: int = 20) -> int:
-    """Urgent alerts nobody acknowledged in time go to the next person on the rota, then the clinical lead."""
+async def _escalate(uow: UnitOfWork, alert: Alert) -> None:
     after = timedelta(minutes=uow.config.routing.escalate_after_minutes)
-    alerts = await uow.notifications.claim_alerts_to_escalate(now=uow.events.now, limit=limit)
-    for alert in alerts:
-        chain = uow.config.directory.escalation_chain(alert["on_call_role"])
-        step = next_escalation(chain, alert["level"], now=uow.events.now, after=after)
-        if step.recipient is None:  # nobody left to escalate to: the alert stays open, its timer stops
-            await uow.notifications.escalate(alert_id=alert["alert_id"], level=alert["level"],
-                                             recipient=alert["current_recipient"], escalate_at=None)
-            continue
-        await uow.notifications.escalate(alert_id=alert["alert_id"], level=step.level, recipient=step.recipient,
-                                         escalate_at=step.escalate_at)
-        member = uow.config.directory.staff[step.recipient]
-        for channel in sorted(c for c in uow.config.enabled if reachable(member, c)):
-            await _add(uow, Delivery(
-                id=uuid.uuid4(), event_id=alert["event_id"], event_type=alert["event_type"],
-                pathway_id=alert["pathway_id"], recipient_id=member.id, recipient_role=member.roles[0],
-                channel=channel, priority="urgent", title=f"ESCALATED: {alert['title']}", body=alert["body"],
-                link=alert["link"], alert_id=alert["alert_id"], next_attempt_at=uow.events.now,
-            ))
-    return len(alerts)
+    chain = await _escalation_chain(uow, alert.on_call_role)
+    step = next_escalation(chain, alert.level, now=uow.events.now, after=after)
+    await uow.notifications.escalate(alert_id=alert.alert_id, level=step.level, recipient=step.recipient,
+                                     escalate_at=step.escalate_at)
+    member = uow.config.directory.staff[step.recipient]
+    for channel in sorted(c for c in uow.config.enabled if reachable(member, c)):
+        await _add(uow, Delivery(
+            id=uuid.uuid4(), event_id=alert.event_id, event_type=alert.event_type, pathway_id=alert.pathway_id,
+            recipient_id=member.id, recipient_role=member.roles[0], channel=channel, priority="urgent",
+            title=f"ESCALATED: {alert.title}", body=alert.body, link=alert.link, alert_id=alert.alert_id,
+            next_attempt_at=uow.events.now, escalation_level=step.level,
+        ))
+
+
+async def _escalation_chain(uow: UnitOfWork, role: str) -> tuple[str, ...]:
+    """Who is on call for ``role`` now (the rota; the directory file's order until the role has shifts), reachable
+    people only, then the clinical lead."""
+    directory = uow.config.directory
+    on_call = await uow.notifications.on_call(role=role, at=uow.events.now)
+    if on_call is None:
+        on_call = directory.on_call.get(role, ())
+    return escalation_chain(tuple(s for s in on_call if s in directory.staff), directory.clinical_lead)
 
 
 async def acknowledge(uow: UnitOfWork, item_id: uuid.UUID, *, staff: Staff) -> None:
@@ -165,9 +224,73 @@ async def acknowledge(uow: UnitOfWork, item_id: uuid.UUID, *, staff: Staff) -> N
     if item["recipient_id"] != staff.id:
         raise NotFound("no inbox item with that id")  # another person's item: not even its existence is shown
     await uow.notifications.acknowledge_item(item_id=item_id, at=uow.events.now)
-    if item["alert_id"] and await uow.notifications.acknowledge_alert(alert_id=item["alert_id"], by=staff.id,
-                                                                      at=uow.events.now):
-        await uow.events.emit("alert.acknowledged", item["pathway_id"], catalogue.AlertAcknowledged(
-            alert_id=item["alert_id"], acknowledged_by=staff.id,
+    if item["alert_id"]:
+        await _acknowledge_alert(uow, item["alert_id"], item["pathway_id"], by=staff.id)
+
+
+class LinkRefused(DomainError):
+    """An acknowledgement link that is forged, expired or names nothing acknowledgeable."""
+
+    status_code = 410
+
+
+async def acknowledge_by_link(uow: UnitOfWork, token: str) -> None:
+    """Acknowledge an alert from the one-time link its chat or SMS message carried, as the person it was sent to."""
+    links = uow.config.ack_links
+    if links is None:
+        raise LinkRefused("acknowledgement links are not enabled")
+    try:
+        delivery_id = links.read(token, now=uow.events.now)
+        delivery = await uow.notifications.delivery(delivery_id=delivery_id)
+    except (InvalidAckLink, NotFound):
+        raise LinkRefused("this acknowledgement link is not valid or has expired") from None
+    if delivery.alert_id is None:
+        raise LinkRefused("this acknowledgement link is not valid or has expired")
+    if not await uow.notifications.use_ack_link(delivery_id=delivery.id, at=uow.events.now):
+        raise IllegalMove("this acknowledgement link has already been used")
+    await uow.notifications.acknowledge_items_of_alert(alert_id=delivery.alert_id, recipient_id=delivery.recipient_id,
+                                                       at=uow.events.now)
+    await _acknowledge_alert(uow, delivery.alert_id, delivery.pathway_id, by=delivery.recipient_id)
+
+
+async def _acknowledge_alert(uow: UnitOfWork, alert_id: uuid.UUID, pathway_id: uuid.UUID, *, by: str) -> None:
+    if await uow.notifications.acknowledge_alert(alert_id=alert_id, by=by, at=uow.events.now):
+        await uow.events.emit("alert.acknowledged", pathway_id, catalogue.AlertAcknowledged(
+            alert_id=alert_id, acknowledged_by=by,
         ))
 
+
+@dataclass(frozen=True)
+class ShiftRequest:
+    """An admin's request to put someone on call."""
+
+    role: str
+    staff_id: str
+    position: int
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+async def add_shift(uow: UnitOfWork, request: ShiftRequest, *, by: str) -> Shift:
+    """Put a member of staff on the rota for a role they hold; effective at once."""
+    member = uow.config.directory.staff.get(request.staff_id)
+    if member is None:
+        raise InvalidField("staff_id", "unknown_staff", "no member of staff with that id in the directory")
+    if request.role not in member.roles:
+        raise InvalidField("role", "role_not_held", f"{request.staff_id} does not hold the role {request.role}")
+    if request.ends_at is not None and request.ends_at <= request.starts_at:
+        raise InvalidField("ends_at", "before_start", "a shift must end after it starts")
+    shift = Shift(id=uuid.uuid4(), role=request.role, staff_id=request.staff_id, position=request.position,
+                  starts_at=request.starts_at, ends_at=request.ends_at, created_by=by)
+    await uow.notifications.add_shift(shift=shift, now=uow.events.now)
+    return shift
+
+
+async def remove_shift(uow: UnitOfWork, shift_id: uuid.UUID, *, by: str) -> None:
+    """Take a shift off the rota (kept for the record)."""
+    await uow.notifications.remove_shift(shift_id=shift_id, by=by, at=uow.events.now)
+
+
+async def on_call_now(uow: UnitOfWork, role: str) -> tuple[str, ...]:
+    """Who an urgent alert for ``role`` would go to now, in order (the clinical lead last)."""
+    return await _escalation_chain(uow, role)

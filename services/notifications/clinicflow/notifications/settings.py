@@ -1,6 +1,6 @@
 """Settings of the notifications service (environment prefix ``NOTIFICATIONS_``)."""
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from clinicflow.shared.settings import ServiceSettings
@@ -31,3 +31,15 @@ class NotificationsSettings(ServiceSettings):
     chat_webhook_secret: SecretStr | None = None
     sms_gateway_url: str | None = None
     sms_gateway_secret: SecretStr | None = None
+    send_lease_seconds: float = Field(60.0, gt=10, description="A claimed delivery is due again after this if its "
+                                      "outcome was never recorded (longer than any channel's timeout).")
+    ack_link_secret: SecretStr | None = Field(None, description="Signs one-time acknowledgement links (32+ bytes).")
+    ack_link_base_url: str = Field("http://127.0.0.1:8004", description="Where staff's phones reach `/ack/...`.")
+    ack_link_valid_minutes: float = Field(720.0, gt=0, description="How long an acknowledgement link works.")
+
+    @field_validator("ack_link_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("the acknowledgement-link key must be at least 32 bytes")
+        return value
