@@ -20,7 +20,7 @@ from clinicflow.shared.database import Migration, migrate, platform_migrations
 from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.kafka import read_dead_letters, replay_dead_letter
 from clinicflow.shared.metrics import Metrics
-from clinicflow.shared.outbox import EVENT_ID_HEADER, KafkaPublisher, Outbox, OutboxRelay
+from clinicflow.shared.outbox import EVENT_ID_HEADER, KafkaPublisher, Outbox, OutboxRelay, PublishFailed
 from tests.integration.platform_kit import (
     count_effects,
     enquiry_received,
@@ -148,7 +148,23 @@ async def test_a_dead_letter_replayed_after_a_fix_is_applied(pool, kafka_setting
         await eventually(lambda: count_effects(pool, event.id))
 
 
-async def test_a_transient_database_failure_is_retried_without_dead_lettering(pool, kafka_settings):
+async def _lose_the_connection(conn: asyncpg.Connection) -> None:
+    raise asyncpg.ConnectionDoesNotExistError("connection lost")
+
+
+async def _write_in_a_read_only_transaction(conn: asyncpg.Connection) -> None:
+    # What a managed PostgreSQL answers while it fails over: the real error from the real database (25006).
+    await conn.execute("SET TRANSACTION READ ONLY")
+    await conn.execute("CREATE TEMP TABLE failover_probe (x int)")
+
+
+async def _time_out_on_a_lock(conn: asyncpg.Connection) -> None:
+    await conn.execute("SET LOCAL lock_timeout = '50ms'")
+    await conn.execute("LOCK TABLE effects IN ACCESS EXCLUSIVE MODE")  # held by the test meanwhile: 55P03
+
+
+@pytest.mark.parametrize("fail", [_lose_the_connection, _write_in_a_read_only_transaction, _time_out_on_a_lock])
+async def test_a_transient_database_failure_is_retried_without_dead_lettering(pool, kafka_settings, fail):
     event = enquiry_received()
     failures_left = 2
 
@@ -156,17 +172,53 @@ async def test_a_transient_database_failure_is_retried_without_dead_lettering(po
         nonlocal failures_left
         if failures_left:
             failures_left -= 1
-            raise asyncpg.ConnectionDoesNotExistError("connection lost")
+            await fail(delivery.connection)
         await record_effect_and_close(delivery)
 
-    async with running_consumer(pool, kafka_settings, flaky_handler, retry_attempts=2) as running:
-        await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()], key=str(event.subject).encode())
-        await eventually(lambda: count_effects(pool, event.id))
-        assert running.metrics.failed.labels(kind="transient")._value.get() == 2
+    await count_effects(pool, event.id)  # creates the effects table
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("LOCK TABLE effects IN ACCESS SHARE MODE")  # blocks only the lock-timeout variant
+        async with running_consumer(pool, kafka_settings, flaky_handler, retry_attempts=3) as running:
+            await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()], key=str(event.subject).encode())
+            await eventually(lambda: count_effects(pool, event.id))
+            assert running.metrics.failed.labels(kind="transient")._value.get() == 2
+            assert running.metrics.failed.labels(kind="handler_error")._value.get() == 0
 
     assert await count_effects(pool, event.id) == 1
     dlq = f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq"
     assert await read_dead_letters(kafka_settings, dlq) == []
+
+
+async def test_a_defect_in_a_handler_is_parked_at_once_not_retried(pool, kafka_settings):
+    event = enquiry_received()
+
+    async def defective_handler(delivery: Delivery) -> None:
+        await delivery.connection.execute("SELECT * FROM no_such_table")  # 42P01: retrying cannot fix it
+
+    async with running_consumer(pool, kafka_settings, defective_handler) as running:
+        await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()], key=str(event.subject).encode())
+        dlq = f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq"
+        [letter] = await eventually(lambda: read_dead_letters(kafka_settings, dlq))
+        assert running.metrics.failed.labels(kind="transient")._value.get() == 0
+    assert letter.headers[DLQ_REASON] == "handler_error"
+
+
+async def test_the_relay_reports_how_long_the_oldest_unsent_event_has_waited(pool, infrastructure, namespace):
+    class BrokerDown:
+        async def send_in_order(self, _messages):  # noqa: ANN001, ANN202
+            raise PublishFailed("KafkaConnectionError")
+
+    await add_to_outbox(pool, enquiry_received())
+    await pool.execute("UPDATE outbox SET created_at = now() - interval '90 seconds'")
+    metrics = Metrics()
+    relay = OutboxRelay(dsn=infrastructure.dsn, pool=pool, schema=namespace, publisher=BrokerDown(), metrics=metrics,
+                        poll_seconds=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: metrics.outbox_oldest_seconds._value.get() >= 90)
+        assert metrics.outbox_backlog._value.get() == 1
+    finally:
+        task.cancel()
 
 
 async def test_the_relay_holds_events_through_a_broker_outage_and_delivers_them_in_order_per_pathway(

@@ -31,7 +31,7 @@ from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.logs import bind_event_context, clear_event_context
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.retry import DATABASE_ERRORS, Backoff
+from clinicflow.shared.retry import Backoff, is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -63,13 +63,6 @@ class Rejected(Exception):
     ``reason`` is a short code and ``detail`` names fields and rules, never values from the event.
     """
 
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
-
-
-class _Poison(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
@@ -136,7 +129,7 @@ class EventConsumer:
         record = message.raw_message
         try:
             envelope, spec, payload = self._parse(record.topic, message.body)
-        except _Poison as poison:
+        except Rejected as poison:
             await self._dead_letter(record, poison)
             return
         bind_event_context(
@@ -154,14 +147,14 @@ class EventConsumer:
         try:
             envelope = Envelope.from_bytes(body)
         except ValidationError as exc:
-            raise _Poison("invalid_envelope", describe_validation_error(exc)) from None
+            raise Rejected("invalid_envelope", describe_validation_error(exc)) from None
         spec = CATALOGUE.get(envelope.type)
         if spec is None or self._topic_prefix + spec.topic != topic or envelope.type not in self._handlers:
-            raise _Poison("unexpected_event_type", f"type {envelope.type[:100]!r} on topic {topic}")
+            raise Rejected("unexpected_event_type", f"type {envelope.type[:100]!r} on topic {topic}")
         try:
             payload = spec.payload.model_validate(envelope.data)
         except ValidationError as exc:
-            raise _Poison("invalid_payload", describe_validation_error(exc, within="data")) from None
+            raise Rejected("invalid_payload", describe_validation_error(exc, within="data")) from None
         return envelope, spec, payload
 
     async def _apply_with_retries(self, envelope: Envelope, spec: EventSpec, payload: BaseModel, record) -> None:  # noqa: ANN001
@@ -171,27 +164,30 @@ class EventConsumer:
             try:
                 applied = await self._apply(envelope, payload)
             except Rejected as exc:
-                await self._dead_letter(record, _Poison(exc.reason, exc.detail), envelope)
+                await self._dead_letter(record, exc, envelope)
                 return
-            except DATABASE_ERRORS as exc:
+            except Exception as exc:
+                if not is_transient(exc):  # a defect or an unforeseen input: park it, keep the partition moving
+                    await self._park(record, envelope, exc)
+                    return
                 self._metrics.failed.labels(kind="transient").inc()
                 log.warning("transient failure handling event", error=type(exc).__name__, attempt=attempt)
                 if attempt == self._retry_attempts:
                     raise  # not acknowledged: the broker hands it to us again
                 await asyncio.sleep(backoff.next())
                 continue
-            except Exception as exc:  # a defect or an unforeseen input: park it, keep the partition moving
-                self._metrics.failed.labels(kind="handler_error").inc()
-                # The stack without the exception's message: messages may quote identifiable input.
-                where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
-                log.error("handler failed; dead-lettering the event", error=type(exc).__name__, where=where)
-                await self._dead_letter(record, _Poison("handler_error", type(exc).__name__), envelope)
-                return
             self._metrics.handler_seconds.labels(type=envelope.type).observe(time.perf_counter() - started)
             counter = self._metrics.consumed if applied else self._metrics.duplicates
             counter.labels(type=envelope.type).inc()
             log.info("event handled" if applied else "duplicate event skipped")
             return
+
+    async def _park(self, record, envelope: Envelope, exc: Exception) -> None:  # noqa: ANN001
+        self._metrics.failed.labels(kind="handler_error").inc()
+        # The stack without the exception's message: messages may quote identifiable input.
+        where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+        log.error("handler failed; dead-lettering the event", error=type(exc).__name__, where=where)
+        await self._dead_letter(record, Rejected("handler_error", type(exc).__name__), envelope)
 
     async def _apply(self, envelope: Envelope, payload: BaseModel) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -200,7 +196,7 @@ class EventConsumer:
             await self._handlers[envelope.type](Delivery(envelope, payload, conn))
             return True
 
-    async def _dead_letter(self, record, poison: _Poison, envelope: Envelope | None = None) -> None:  # noqa: ANN001
+    async def _dead_letter(self, record, poison: Rejected, envelope: Envelope | None = None) -> None:  # noqa: ANN001
         headers = {
             DLQ_REASON: poison.reason,
             DLQ_DETAIL: poison.detail[:500],

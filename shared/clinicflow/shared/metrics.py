@@ -25,3 +25,5 @@ class Metrics:
         self.published = Counter("clinicflow_messages_published", "Outbox events published", ["topic"], registry=r)
         self.handler_seconds = Histogram("clinicflow_handler_seconds", "Handler latency", ["type"], registry=r)
         self.outbox_backlog = Gauge("clinicflow_outbox_backlog", "Outbox events not yet published", registry=r)
+        self.outbox_oldest_seconds = Gauge("clinicflow_outbox_oldest_unsent_seconds",
+                                           "Age of the oldest outbox event not yet published", registry=r)

@@ -131,7 +131,11 @@ ORDER BY seq
 LIMIT $1
 FOR UPDATE SKIP LOCKED"""
 _MARK_SENT = "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])"
-_BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+_BACKLOG = """
+SELECT count(*) AS events, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_seconds
+FROM outbox WHERE published_at IS NULL"""
+# Past this an event is late enough for ops to look (deploy/monitoring/alerts.yml pages on the same figure).
+STUCK_AFTER_SECONDS = 60.0
 _PRUNE_OUTBOX = "DELETE FROM outbox WHERE published_at < now() - $1::interval"
 _PRUNE_INBOX = "DELETE FROM processed_messages WHERE processed_at < now() - $1::interval"
 
@@ -205,6 +209,7 @@ class OutboxRelay:
             except PublishFailed as exc:  # Kafka unreachable or slow: keep every row, try again later
                 self._metrics.failed.labels(kind="outbox_publish").inc()
                 log.warning("outbox publish failed; will retry", error=type(exc).__name__)
+                await self.measure_backlog()
                 await asyncio.sleep(backoff.next())
                 continue
             rounds += 1
@@ -221,11 +226,19 @@ class OutboxRelay:
             if rows:
                 await self._publisher.send_in_order([_as_message(row, self._topic_prefix) for row in rows])
                 await conn.execute(_MARK_SENT, [row["seq"] for row in rows])
-            backlog = await conn.fetchval(_BACKLOG)
-        self._metrics.outbox_backlog.set(backlog)
         for row in rows:
             self._metrics.published.labels(topic=row["topic"]).inc()
+        await self.measure_backlog()
         return len(rows)
+
+    async def measure_backlog(self) -> None:
+        """Update the backlog gauges: how many events wait, and how long the oldest has waited."""
+        backlog = await self._pool.fetchrow(_BACKLOG)
+        self._metrics.outbox_backlog.set(backlog["events"])
+        self._metrics.outbox_oldest_seconds.set(backlog["oldest_seconds"])
+        if backlog["oldest_seconds"] > STUCK_AFTER_SECONDS:
+            log.warning("outbox events are waiting too long", events=backlog["events"],
+                        oldest_seconds=round(backlog["oldest_seconds"]))
 
     async def prune(self) -> int:
         """Delete sent outbox rows and processed-event ids past their retention; returns how many rows."""

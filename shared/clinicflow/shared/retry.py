@@ -6,19 +6,24 @@ import random
 
 import asyncpg
 
-# The database is unreachable or restarting: the work is sound, try it again later.
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.TooManyConnectionsError,
-    TimeoutError,
-)
+# SQLSTATE classes whose errors say nothing about the work itself, only about the database's state at that moment
+# (PostgreSQL manual, Appendix A): 08 connection exception, 40 transaction rollback (serialization failure,
+# deadlock), 53 insufficient resources (too many connections, disk full, out of memory), 57 operator intervention
+# (query cancelled, admin or crash shutdown, cannot connect now), 58 system error (I/O error).
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+# Single codes from other classes that pass with time: a lock timeout, and a read-only transaction while a managed
+# PostgreSQL fails over to a new primary.
+TRANSIENT_SQLSTATES = frozenset({"55P03", "25006"})
+# Failures below the SQL layer: the socket, a timeout, a pool that is reconnecting or closing.
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (OSError, TimeoutError, asyncpg.InterfaceError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` may succeed if the same work is tried again later (the work itself is sound)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        code = exc.sqlstate or ""
+        return code[:2] in TRANSIENT_SQLSTATE_CLASSES or code in TRANSIENT_SQLSTATES
+    return isinstance(exc, _TRANSIENT_TYPES)
 
 
 class Backoff:
