@@ -74,7 +74,7 @@ async def test_a_measure_is_scored_and_published_without_its_answers(screening, 
         ("phq9", 15, "moderately_severe", "baseline"), ("pcl5", 40, "provisional_ptsd", "baseline")]
     for event in events:
         assert "answers" not in event.data
-        assert event.data["rule_set_version"] == "screening-rules-2026.1"
+        assert event.data["rule_set_version"] == "screening-rules-2026.2"
 
 
 @pytest.mark.parametrize(("instrument", "answers", "field"), [
@@ -123,7 +123,7 @@ async def test_the_doctor_signs_off_after_history_baselines_and_risk_review(scre
         **NO_CONCERNS, "medicine_classes": ["benzodiazepines"], "blood_pressure": {"systolic": 148, "diastolic": 88}})
     assert proposal.json() == {"outcome": "needs_review", "absolute": [],
                                "relative": ["age_65_or_over", "interacting_medicines"],
-                               "rule_set_version": "screening-rules-2026.1"}
+                               "rule_set_version": "screening-rules-2026.2"}
     missing = await sign(DOCTOR, {"outcome": "eligible", "override_reason": "reviewed"})
     assert missing.status_code == 409 and "gad7, phq9" in missing.json()["detail"]
 
@@ -145,7 +145,7 @@ async def test_the_doctor_signs_off_after_history_baselines_and_risk_review(scre
         "outcome": "eligible", "proposed_outcome": "needs_review",
         "contraindication_codes": ["age_65_or_over", "interacting_medicines"], "overridden": False,
         "signed_by": "dr-1", "baseline_totals": {"phq9": 9, "gad7": 10}, "indications": ["depression"],
-        "age_band": "65-74", "rule_set_version": "screening-rules-2026.1"}
+        "age_band": "65-74", "rule_set_version": "screening-rules-2026.2"}
     assert "benzodiazepine tapered" not in completed.to_bytes().decode()
 
 
@@ -197,3 +197,80 @@ async def test_no_screening_event_carries_answers(screening, kafka_settings):
         for record in await read_topic(kafka_settings, topic, at_least=1):
             data = json.loads(record.value)["data"]
             assert "answers" not in data and "items" not in data
+
+
+@pytest.mark.parametrize(("body", "refused"), [
+    ({"instrument": "phq9", "answers": [0, 0, 5, 0, 0, 0, 0, 0, 3]}, ["answers.2"]),  # another item out of range
+    ({"instrument": "phq9", "answers": [0, "x", 0, 0, 0, 0, 0, 0, 3, 0]}, ["answers", "answers.1"]),
+    ({"instrument": "phq9", "answers": [0] * 8 + [1], "context": "intake"}, ["context"]),  # a field the form refuses
+    ({"instrument": "phq9", "answers": [0] * 8 + [2], "note": "x"}, ["note"]),  # an unknown field
+])
+async def test_a_readable_item9_answer_raises_its_alert_even_when_the_rest_of_the_form_is_refused(
+    screening, kafka_settings, pool, body, refused
+):
+    pathway = await open_pathway(kafka_settings, screening)
+    response = await screening.http.post(f"/pathways/{pathway}/measures", headers=NURSE, json=body)
+    assert response.status_code == 422
+    assert [".".join(map(str, e["loc"][1:])) for e in response.json()["detail"]] == refused
+    [flag] = await events_on(kafka_settings, "screening.risk.flagged")
+    assert (flag.subject, flag.data["reason"], flag.data["measure_id"]) == (
+        pathway, "phq9_item9_self_harm_thoughts", None)
+    assert await pool.fetchval("SELECT count(*) FROM measures") == 0  # the form itself is not recorded
+    case = (await screening.http.get(f"/pathways/{pathway}/screening", headers=NURSE)).json()
+    assert case["risk_review_required"] is True and len(case["risk_flags"]) == 1
+
+
+async def test_a_refused_form_retried_then_corrected_under_one_key_raises_one_alert(screening, kafka_settings, pool):
+    pathway = await open_pathway(kafka_settings, screening)
+    key = {"Idempotency-Key": "tablet-9"}
+    for _ in range(2):
+        assert (await measure(screening, pathway, "phq9", [0, 0, 7, 0, 0, 0, 0, 0, 2], **key)).status_code == 422
+    corrected = await measure(screening, pathway, "phq9", [0, 0, 1, 0, 0, 0, 0, 0, 2], **key)
+    assert corrected.status_code == 201 and corrected.json()["flags"] == ["phq9_item9_self_harm_thoughts"]
+    await events_on(kafka_settings, "screening.measure.recorded")
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'screening.risk.flagged'") == 1
+
+
+@pytest.mark.parametrize("answers", [[0] * 8 + [0, 0, 5], [0] * 8, [0] * 8 + [4]])
+async def test_no_alert_without_a_readable_item9_answer_at_or_above_1(screening, kafka_settings, pool, answers):
+    pathway = await open_pathway(kafka_settings, screening)
+    assert (await measure(screening, pathway, "phq9", answers)).status_code == 422
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type LIKE 'screening.%'") == 0
+
+
+async def test_a_high_risk_review_blocks_an_eligible_sign_off_unless_overridden_with_a_reason(
+    screening, kafka_settings
+):
+    pathway = await open_pathway(kafka_settings, screening)
+    await screening.http.post(f"/pathways/{pathway}/history", headers=CLINICIAN, json=NO_CONCERNS)
+    await measure(screening, pathway, "phq9", PHQ9_ITEM9)
+    await measure(screening, pathway, "gad7", GAD7)
+    reviewed = await screening.http.post(f"/pathways/{pathway}/risk-review", headers=DOCTOR,
+                                         json={"risk_level": "high"})
+    assert reviewed.json()["risk_level"] == "high"
+    sign = lambda body: screening.http.post(f"/pathways/{pathway}/sign-off", headers=DOCTOR, json=body)  # noqa: E731
+    refused = await sign({"outcome": "eligible"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["type"] == "high_risk"
+    signed = await sign({"outcome": "eligible", "override_reason": "psychiatry review: risk managed, safety plan"})
+    assert signed.status_code == 200 and signed.json()["overridden"] is True
+    [completed] = await events_on(kafka_settings, "screening.completed")
+    assert (completed.data["proposed_outcome"], completed.data["overridden"]) == ("eligible", True)
+
+
+@pytest.mark.parametrize(("bp", "outcome"), [((179, 109), "needs_review"), ((180, 100), "ineligible"),
+                                             ((150, 110), "ineligible")])
+async def test_blood_pressure_at_180_over_110_at_screening_proposes_ineligible(screening, kafka_settings, bp, outcome):
+    pathway = await open_pathway(kafka_settings, screening)
+    proposal = await screening.http.post(f"/pathways/{pathway}/history", headers=CLINICIAN, json={
+        **NO_CONCERNS, "blood_pressure": {"systolic": bp[0], "diastolic": bp[1]}})
+    assert proposal.json()["outcome"] == outcome
+    assert ("severe_hypertension_at_screening" in proposal.json()["absolute"]) is (outcome == "ineligible")
+
+
+async def test_uncontrolled_hypertension_and_chronic_psychotic_illness_can_be_entered(screening, kafka_settings):
+    pathway = await open_pathway(kafka_settings, screening)
+    proposal = await screening.http.post(f"/pathways/{pathway}/history", headers=CLINICIAN, json={
+        **NO_CONCERNS, "conditions": ["uncontrolled_hypertension", "chronic_psychotic_illness"]})
+    assert proposal.status_code == 200
+    assert proposal.json()["absolute"] == ["chronic_psychotic_illness", "uncontrolled_hypertension"]

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A request the rules refuse."""
+    """A request the rules refuse.
+
+    ``keeps_work`` marks the one kind of refusal whose unit of work still commits: the rules took a safety action
+    before refusing (an item-9 answer raised its alert although the rest of the form is invalid), and that action
+    must stand.
+    """
 
     status_code = 400
+    keeps_work = False
 
 
 class NotFound(DomainError):
@@ -38,3 +44,18 @@ class InvalidField(DomainError):
     def detail(self) -> list[dict[str, object]]:
         """FastAPI's validation-error shape, so clients parse one format."""
         return [{"loc": ["body", *self.field.split(".")], "msg": str(self), "type": self.kind}]
+
+
+class InvalidFields(DomainError):
+    """Several fields break rules: each is named, so staff can correct them all at once."""
+
+    status_code = 422
+
+    def __init__(self, problems: list[InvalidField], *, keeps_work: bool = False) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+        self.keeps_work = keeps_work
+
+    def detail(self) -> list[dict[str, object]]:
+        """FastAPI's validation-error shape, one entry per field."""
+        return [entry for problem in self.problems for entry in problem.detail()]

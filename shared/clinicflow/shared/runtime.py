@@ -25,8 +25,8 @@ from clinicflow.shared.asyncapi import asyncapi_document
 from clinicflow.shared.auth import TokenVerifier
 from clinicflow.shared.catalogue import CATALOGUE, produced_by
 from clinicflow.shared.consumer import EventConsumer, Handler
-from clinicflow.shared.errors import DomainError, InvalidField
-from clinicflow.shared.database import Migration, create_pool, migrate, platform_migrations, transaction
+from clinicflow.shared.errors import DomainError, InvalidField, InvalidFields
+from clinicflow.shared.database import Migration, create_pool, migrate, platform_migrations
 from clinicflow.shared.kafka import create_broker, ensure_topics
 from clinicflow.shared.logs import configure_logging
 from clinicflow.shared.metrics import Metrics
@@ -77,13 +77,24 @@ def transactional(build: Callable[[asyncpg.Connection, EventWriter], T], *, sour
     """A route dependency: a unit of work on one transaction, committed *before* the response is sent.
 
     ``scope="function"`` matters: FastAPI's default ends a yield dependency after the response has gone, so a
-    client could be told 201 for a change whose commit then failed, or read before it is visible.
+    client could be told 201 for a change whose commit then failed, or read before it is visible. A refusal marked
+    ``keeps_work`` commits what the rules did for safety before refusing; every other failure rolls back.
     """
 
     async def unit_of_work(request: Request) -> AsyncIterator[T]:
         runtime = runtime_of(request)
-        async with transaction(runtime.pool) as conn:
-            yield build(conn, EventWriter(Outbox(conn), source=source, now=runtime.clock()))
+        async with runtime.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                yield build(conn, EventWriter(Outbox(conn), source=source, now=runtime.clock()))
+            except DomainError as refused:
+                await (tx.commit() if refused.keeps_work else tx.rollback())
+                raise
+            except BaseException:
+                await tx.rollback()
+                raise
+            await tx.commit()
 
     return Depends(unit_of_work, scope="function")
 
@@ -163,7 +174,7 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
 async def domain_error_response(_request: Request, exc: Exception) -> JSONResponse:
     """A domain refusal as HTTP: its status code, and the field for 422."""
     assert isinstance(exc, DomainError)
-    detail = exc.detail() if isinstance(exc, InvalidField) else str(exc)
+    detail = exc.detail() if isinstance(exc, InvalidField | InvalidFields) else str(exc)
     return JSONResponse({"detail": detail}, status_code=exc.status_code)
 
 

@@ -1,4 +1,4 @@
-"""Contraindication proposals (DOMAIN.md §3) and the doctor's sign-off rules."""
+"""Contraindication proposals (docs/clinical-rules.md §3) and the doctor's sign-off rules."""
 
 from __future__ import annotations
 
@@ -118,7 +118,39 @@ def test_sign_off_is_refused_without_history_without_baselines_twice_and_with_an
     with pytest.raises(IllegalMove, match="risk review"):
         sign(case().flag_risk(), "eligible")
     assert sign(case().flag_risk(), "ineligible", "risk").outcome == "ineligible"
-    assert sign(case().flag_risk().review_risk(), "eligible").outcome == "eligible"
+    assert sign(case().flag_risk().review_risk("low"), "eligible").outcome == "eligible"
+
+
+@pytest.mark.parametrize("level", ["low", "moderate"])
+def test_a_reviewed_risk_below_high_allows_an_eligible_sign_off_as_proposed(level):
+    signed = sign(case().flag_risk().review_risk(level), "eligible")
+    assert (signed.outcome, signed.overridden) == ("eligible", False)
+
+
+def test_a_high_risk_review_blocks_an_eligible_sign_off_unless_the_doctor_overrides_with_a_reason():
+    high = case().flag_risk().review_risk("high")
+    with pytest.raises(InvalidField) as missing:
+        sign(high, "eligible")
+    assert (missing.value.field, missing.value.kind) == ("override_reason", "high_risk")
+    signed = sign(high, "eligible", "psychiatrist reviewed: risk managed with a safety plan")
+    assert (signed.outcome, signed.overridden) == ("eligible", True)
+    assert sign(high, "ineligible", "high risk on review").outcome == "ineligible"
+
+
+@pytest.mark.parametrize(("bp", "band", "severe"), [
+    ((179, 109), "35-44", False), ((180, 90), "35-44", True), ((170, 110), "35-44", True),
+    ((179, 109), "65-74", False), ((200, 120), "75+", True),
+])
+def test_blood_pressure_at_or_above_180_over_110_proposes_ineligible_until_controlled(bp, band, severe):
+    proposal = propose(history(bp=bp), age_band=band, rules=RULES)
+    assert ("severe_hypertension_at_screening" in proposal.absolute) is severe
+    assert proposal.outcome == "ineligible" if severe else proposal.outcome == "needs_review"
+    assert "blood_pressure_above_pre_dose_guide" not in proposal.relative if severe else True
+
+
+@pytest.mark.parametrize("code", ["uncontrolled_hypertension", "chronic_psychotic_illness"])
+def test_uncontrolled_hypertension_and_chronic_psychotic_illness_are_codes_that_propose_ineligible(code):
+    assert propose(history(code), age_band="35-44", rules=RULES).outcome == "ineligible"
 
 
 def test_concerns_add_required_baselines():

@@ -7,9 +7,10 @@ from importlib import resources
 
 import pytest
 
-from clinicflow.screening.rules import InvalidRuleSet, load_rules
-from clinicflow.screening.scoring import pcl5_meets_dsm5_clusters, score
-from clinicflow.shared.errors import InvalidField
+from clinicflow.screening.rules import load_rules
+from clinicflow.screening.scoring import pcl5_meets_dsm5_clusters, readable_item9, score
+from clinicflow.shared.errors import InvalidFields
+from clinicflow.shared.rulefiles import RuleFileError
 
 RULES = load_rules()
 RULES_FILE = resources.files("clinicflow.screening") / "rules" / "default.json"
@@ -64,7 +65,7 @@ def test_pcl5_cut_off_is_configurable_within_31_to_33(tmp_path):
     assert score("pcl5", answers_totalling(31, 20, 4), load_rules(tmp_path / "r.json")).provisional_ptsd
     raw["pcl5_provisional_cut_off"] = 30
     (tmp_path / "bad.json").write_text(json.dumps(raw))
-    with pytest.raises(InvalidRuleSet):
+    with pytest.raises(RuleFileError, match="pcl5_provisional_cut_off: must be from 31 to 33"):
         load_rules(tmp_path / "bad.json")
 
 
@@ -101,7 +102,31 @@ def test_any_phq9_item9_answer_of_1_or_more_is_flagged_whatever_the_total(item9,
     ("pain_nrs", [True], "answers.0"),
 ])
 def test_wrong_counts_and_out_of_range_answers_name_the_item(instrument, answers, field):
-    with pytest.raises(InvalidField) as invalid:
+    with pytest.raises(InvalidFields) as invalid:
         score(instrument, answers, RULES)
-    assert invalid.value.field == field
+    assert [p.field for p in invalid.value.problems] == [field]
+
+
+def test_every_bad_item_is_named_at_once():
+    with pytest.raises(InvalidFields) as invalid:
+        score("phq9", [0, 4, 0, "2", 0, 0, None, 0], RULES)
+    assert [p.field for p in invalid.value.problems] == ["answers", "answers.1", "answers.3", "answers.6"]
+
+
+@pytest.mark.parametrize(("answers", "item9"), [
+    ([0] * 8 + [3], 3),  # a complete form
+    ([0, 9, 0, 0, 0, 0, 0, 0, 2], 2),  # another item out of range
+    ([0] * 8 + [1, 0], 1),  # one answer too many
+    ([0] * 8 + [0], 0),  # read, and below the threshold
+    ([0] * 8, None),  # no ninth answer
+    ([0] * 8 + [4], None),  # out of range: not an answer to item 9
+    ([0] * 8 + ["3"], None),  # not an integer
+    ([0] * 8 + [True], None),
+])
+def test_item9_is_read_on_its_own_whatever_else_is_wrong(answers, item9):
+    assert readable_item9("phq9", answers) == item9
+
+
+def test_item9_belongs_to_the_phq9_only():
+    assert readable_item9("gad7", [0] * 8 + [3]) is None
 

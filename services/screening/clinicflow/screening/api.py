@@ -5,10 +5,10 @@ No ``from __future__ import annotations`` here: FastAPI resolves the route signa
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from fastapi import APIRouter, Body, Depends, Header
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clinicflow.screening import service
 from clinicflow.screening.contraindications import History, Proposal
@@ -18,6 +18,7 @@ from clinicflow.screening.repository import ScreeningRepository
 from clinicflow.screening.rules import RuleSet
 from clinicflow.shared.auth import Staff, require_roles
 from clinicflow.shared.catalogue import Instrument, MeasureContext
+from clinicflow.shared.errors import InvalidField
 from clinicflow.shared.runtime import transactional
 
 CLINICAL = require_roles("clinician", "doctor", "nurse")
@@ -31,8 +32,14 @@ class _Strict(BaseModel):
 
 class MeasureIn(_Strict):
     instrument: Instrument
-    answers: list[StrictInt] = Field(description="Integers in item order.")
+    # Each answer is checked by the scoring rules, after item 9 has been read (so no item can hide an item-9 alert).
+    answers: list[Any] = Field(max_length=40, description="Integers in item order.",
+                               json_schema_extra={"items": {"type": "integer"}})
     context: MeasureContext = "baseline"
+
+
+MEASURE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": MeasureIn.model_json_schema()}}}}
 
 
 class MeasureOut(_Strict):
@@ -61,7 +68,7 @@ class BloodPressure(_Strict):
 
 
 class HistoryIn(_Strict):
-    conditions: list[str] = Field(description="Contraindication codes present (DOMAIN.md §3); empty for none.")
+    conditions: list[str] = Field(description="Contraindication codes present (docs/clinical-rules.md §3); empty for none.")
     medicine_classes: list[str] = Field(default_factory=list, description="Current medicines by class.")
     blood_pressure: BloodPressure
     weight_kg: float = Field(gt=20, lt=400)
@@ -104,6 +111,8 @@ class CaseOut(_Strict):
     opened_at: datetime
     proposal: ProposalOut | None
     risk_review_required: bool
+    risk_level: str | None = Field(description="The latest risk review's finding; high blocks an eligible sign-off "
+                                               "unless the doctor overrides with a reason.")
     risk_flags: list[RiskFlagOut]
     measures: list[MeasureOut]
     outcome: str | None
@@ -121,17 +130,18 @@ def build_router(rules: RuleSet) -> APIRouter:
         lambda conn, events: service.UnitOfWork(ScreeningRepository(conn), events, rules), source=service.SOURCE)]
 
     @router.post("/pathways/{pathway_id}/measures", status_code=201, response_model=MeasureOut,
-                 response_model_exclude_none=True)
+                 response_model_exclude_none=True, openapi_extra=MEASURE_BODY)
     async def post_measure(
-        pathway_id: uuid.UUID, body: MeasureIn, uow: UoW, staff: Annotated[Staff, Depends(CLINICAL)],
+        pathway_id: uuid.UUID, body: Annotated[dict[str, Any], Body()], uow: UoW,
+        staff: Annotated[Staff, Depends(CLINICAL)],
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> MeasureOut:
-        """Score a completed questionnaire (answers stay in screening; events carry totals and bands)."""
-        given = service.MeasureInput(
-            instrument=body.instrument, answers=body.answers, context=body.context, staff_id=staff.id,
-            request_key=f"{pathway_id}:{idempotency_key}" if idempotency_key else None,
-        )
-        return MeasureOut.of(await service.record_measure(uow, pathway_id, given))
+        """Score a completed questionnaire (answers stay in screening; events carry totals and bands).
+
+        The body is read as submitted, so a readable PHQ-9 item-9 answer raises its safety alert even when another
+        field is refused (the 422 then names every bad field)."""
+        request_key = f"{pathway_id}:{idempotency_key}" if idempotency_key else None
+        return MeasureOut.of(await service.record_measure(uow, pathway_id, _as_submitted(body, staff, request_key)))
 
     @router.post("/pathways/{pathway_id}/history", response_model=ProposalOut)
     async def post_history(
@@ -179,12 +189,26 @@ def build_router(rules: RuleSet) -> APIRouter:
     return router
 
 
+def _as_submitted(body: dict[str, Any], staff: Staff, request_key: str | None) -> service.MeasureInput:
+    """The submission with the form-level refusals listed rather than raised: item 9 still has to be read."""
+    refused: tuple[InvalidField, ...] = ()
+    try:
+        MeasureIn.model_validate(body)
+    except ValidationError as exc:
+        refused = tuple(InvalidField(".".join(map(str, e["loc"])), e["type"], e["msg"]) for e in exc.errors())
+    answers = body.get("answers")
+    return service.MeasureInput(
+        instrument=str(body.get("instrument", "")), answers=answers if isinstance(answers, list) else [],
+        context=str(body.get("context", "baseline")), staff_id=staff.id, request_key=request_key, refused=refused,
+    )
+
+
 async def _view(uow: service.UnitOfWork, pathway_id: uuid.UUID) -> CaseOut:
     case = await uow.screening.get_case(pathway_id=pathway_id)
     return CaseOut(
         pathway_id=case.pathway_id, status=case.status.value, opened_at=case.opened_at,
         proposal=ProposalOut.of(case.proposal) if case.proposal else None,
-        risk_review_required=case.risk_review_required,
+        risk_review_required=case.risk_review_required, risk_level=case.risk_level,
         risk_flags=[
             RiskFlagOut(alert_id=f.alert_id, reason=f.reason, severity=f.severity, raised_at=f.raised_at,
                         acknowledged_by=f.acknowledged_by, reviewed_by=f.reviewed_by, risk_level=f.risk_level)

@@ -1,4 +1,4 @@
-"""A screening case from the booked intake assessment to the doctor's sign-off (DOMAIN.md §1 step 3). Pure: no I/O.
+"""A screening case from the booked intake assessment to the doctor's sign-off (docs/clinical-rules.md §1 step 3). Pure: no I/O.
 
 open → signed_off (a doctor decided) or closed (the enquiry was closed or erased). Measures may be recorded while the
 case is open or signed off (the same scoring follows the whole course); history and sign-off only while open.
@@ -42,6 +42,7 @@ class ScreeningCase:
     opened_at: datetime
     proposal: Proposal | None = None
     risk_review_required: bool = False
+    risk_level: str | None = None  # the latest risk review's finding: low | moderate | high
     outcome: str | None = None
     overridden: bool = False
     override_reason: str | None = None
@@ -64,12 +65,12 @@ class ScreeningCase:
         self.require_not_closed()
         return replace(self, risk_review_required=True)
 
-    def review_risk(self) -> ScreeningCase:
-        """A doctor recorded the risk review asked for by a safety flag."""
+    def review_risk(self, level: str) -> ScreeningCase:
+        """A doctor recorded the risk review asked for by a safety flag, and what it found."""
         self.require_not_closed()
         if not self.risk_review_required:
             raise IllegalMove("no safety flag is waiting for a risk review")
-        return replace(self, risk_review_required=False)
+        return replace(self, risk_review_required=False, risk_level=level)
 
     def record_history(self, proposal: Proposal) -> ScreeningCase:
         """Store the rules' proposal from the health history (a new history replaces the old)."""
@@ -88,7 +89,12 @@ class ScreeningCase:
             raise IllegalMove(f"cannot sign off: baseline measures missing: {', '.join(missing)}")
         if decision.outcome == "eligible" and self.risk_review_required:
             raise IllegalMove("cannot sign off as eligible: a safety flag is waiting for a doctor's risk review")
-        overridden = self.proposal.outcome != "needs_review" and decision.outcome != self.proposal.outcome
+        # A risk review that found high risk weighs like an absolute finding: eligible only as a reasoned override.
+        high_risk = decision.outcome == "eligible" and self.risk_level == "high"
+        if high_risk and not decision.reason:
+            raise InvalidField("override_reason", "high_risk",
+                               "the risk review found high risk: an eligible sign-off needs a written reason")
+        overridden = high_risk or (self.proposal.outcome != "needs_review" and decision.outcome != self.proposal.outcome)
         if (overridden or self.proposal.outcome == "needs_review") and not decision.reason:
             raise InvalidField("override_reason", "missing",
                                "a written reason is required to decide against or on review of the proposal")

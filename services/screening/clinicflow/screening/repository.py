@@ -23,7 +23,7 @@ _CASE_FOR_UPDATE = "SELECT * FROM screening_cases WHERE pathway_id = $1 FOR UPDA
 _SAVE_CASE = """
 UPDATE screening_cases SET status = $2, proposal = $3, absolute_codes = $4, relative_codes = $5,
        proposal_rules = $6, risk_review_required = $7, outcome = $8, overridden = $9, override_reason = $10,
-       signed_by = $11, signed_at = $12, closed_reason = $13
+       signed_by = $11, signed_at = $12, closed_reason = $13, risk_level = $14
 WHERE pathway_id = $1"""
 _SAVE_HISTORY = "UPDATE screening_cases SET history = $2 WHERE pathway_id = $1"
 _ADD_MEASURE = """
@@ -33,8 +33,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"""
 _MEASURE_BY_KEY = "SELECT * FROM measures WHERE request_key = $1"
 _MEASURES = "SELECT * FROM measures WHERE pathway_id = $1 ORDER BY recorded_at, id"
 _ADD_FLAG = """
-INSERT INTO risk_flags (alert_id, pathway_id, measure_id, reason, severity, rule_set_version, raised_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+INSERT INTO risk_flags (alert_id, pathway_id, measure_id, reason, severity, rule_set_version, raised_at, request_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"""
+_FLAG_FOR_REQUEST = "SELECT EXISTS (SELECT 1 FROM risk_flags WHERE request_key = $1)"
 _FLAGS = "SELECT * FROM risk_flags WHERE pathway_id = $1 ORDER BY raised_at"
 _REVIEW_FLAGS = """
 UPDATE risk_flags SET reviewed_by = $2, reviewed_at = $3, risk_level = $4
@@ -76,7 +77,7 @@ class ScreeningRepository:
         await self._conn.execute(
             _SAVE_CASE, case.pathway_id, case.status.value, p and p.outcome, p and list(p.absolute),
             p and list(p.relative), p and p.rule_set_version, case.risk_review_required, case.outcome,
-            case.overridden, case.override_reason, case.signed_by, case.signed_at, case.closed_reason,
+            case.overridden, case.override_reason, case.signed_by, case.signed_at, case.closed_reason, case.risk_level,
         )
 
     async def save_history(self, *, pathway_id: uuid.UUID, history: History) -> None:
@@ -105,13 +106,17 @@ class ScreeningRepository:
         return [_measure(row) for row in await self._conn.fetch(_MEASURES, pathway_id)]
 
     async def add_risk_flag(
-        self, *, pathway_id: uuid.UUID, flag: RiskFlag, rule_set_version: str
+        self, *, pathway_id: uuid.UUID, flag: RiskFlag, rule_set_version: str, request_key: str | None
     ) -> None:
         """Store a safety flag."""
         await self._conn.execute(
             _ADD_FLAG, flag.alert_id, pathway_id, flag.measure_id, flag.reason, flag.severity, rule_set_version,
-            flag.raised_at,
+            flag.raised_at, request_key,
         )
+
+    async def flag_raised_for_request(self, *, request_key: str) -> bool:
+        """Whether a request with this key already raised a safety flag."""
+        return await self._conn.fetchval(_FLAG_FOR_REQUEST, request_key)
 
     async def risk_flags(self, *, pathway_id: uuid.UUID) -> list[RiskFlag]:
         """Every safety flag of a pathway."""
@@ -137,7 +142,8 @@ def _case(row: asyncpg.Record) -> ScreeningCase:
                             row["proposal_rules"])
     return ScreeningCase(
         pathway_id=row["pathway_id"], status=CaseStatus(row["status"]), opened_at=row["opened_at"],
-        proposal=proposal, risk_review_required=row["risk_review_required"], outcome=row["outcome"],
+        proposal=proposal, risk_review_required=row["risk_review_required"], risk_level=row["risk_level"],
+        outcome=row["outcome"],
         overridden=row["overridden"], override_reason=row["override_reason"], signed_by=row["signed_by"],
         signed_at=row["signed_at"], closed_reason=row["closed_reason"],
     )

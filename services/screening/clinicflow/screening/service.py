@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clinicflow.screening.contraindications import History, Proposal, propose
 from clinicflow.screening.domain import Measure, RiskFlag, ScreeningCase, SignOff, required_baseline
 from clinicflow.screening.repository import ScreeningRepository
 from clinicflow.screening.rules import RuleSet
-from clinicflow.screening.scoring import score
+from clinicflow.screening.scoring import INSTRUMENTS, ITEM9_FLAG, answer_problems, readable_item9, score
 from clinicflow.shared import catalogue
-from clinicflow.shared.errors import IllegalMove, NotFound
+from clinicflow.shared.errors import IllegalMove, InvalidField, InvalidFields, NotFound
 from clinicflow.shared.outbox import EventWriter
 
 SOURCE = "clinicflow/screening"
@@ -47,33 +48,51 @@ async def close_case(uow: UnitOfWork, pathway_id: uuid.UUID, *, reason: str) -> 
 
 @dataclass(frozen=True)
 class MeasureInput:
-    """A completed questionnaire as staff submit it."""
+    """A completed questionnaire as staff submitted it: the answers as given, and what the form layer already found
+    wrong with the rest (unknown instrument, bad context, unknown fields)."""
 
     instrument: str
-    answers: list[int]
+    answers: Sequence[object]
     context: str
     staff_id: str
     request_key: str | None = None
+    refused: tuple[InvalidField, ...] = ()
 
 
 async def record_measure(uow: UnitOfWork, pathway_id: uuid.UUID, given: MeasureInput) -> Measure:
-    """Score and store a questionnaire → `screening.measure.recorded`; an item-9 answer ≥ 1 first raises an urgent
-    `screening.risk.flagged` in the same transaction (DOMAIN.md §2, Suicidality)."""
+    """Score and store a questionnaire → `screening.measure.recorded`.
+
+    Item 9 is read before anything else is checked (docs/clinical-rules.md §2, Suicidality): a readable PHQ-9 item-9
+    answer at or above the threshold raises `screening.risk.flagged` first, and that alert stands even when the form
+    is refused (InvalidFields naming every bad field, with the alert kept). A retry under the same request key
+    returns the earlier measure and raises no second alert.
+    """
     if given.request_key is not None:
         earlier = await uow.screening.measure_by_request_key(request_key=given.request_key)
         if earlier is not None:
             return earlier
     case = await uow.screening.get_case(pathway_id=pathway_id, for_update=True)
     case.require_not_closed()
-    scored = score(given.instrument, given.answers, uow.rules)
+    item9 = readable_item9(given.instrument, given.answers)
+    alert = item9 is not None and item9 >= uow.rules.phq9_item9_alert_threshold and not (
+        given.request_key and await uow.screening.flag_raised_for_request(request_key=given.request_key))
+    problems = [*given.refused]
+    if given.instrument in INSTRUMENTS:
+        problems += answer_problems(given.instrument, given.answers)
+    if problems:
+        if alert:
+            await _raise_risk_flag(uow, case, measure_id=None, request_key=given.request_key)
+        raise InvalidFields(problems, keeps_work=alert)
+    answers = [int(a) for a in given.answers]  # type: ignore[call-overload]  # all passed the checks above
+    scored = score(given.instrument, answers, uow.rules)
     measure = Measure(
-        id=uuid.uuid4(), pathway_id=pathway_id, instrument=given.instrument, answers=tuple(given.answers),
+        id=uuid.uuid4(), pathway_id=pathway_id, instrument=given.instrument, answers=tuple(answers),
         total=scored.total, band=scored.band, flags=scored.flags, context=given.context,
         rule_set_version=uow.rules.version, recorded_by=given.staff_id, recorded_at=uow.events.now,
     )
     await uow.screening.add_measure(measure=measure, request_key=given.request_key)
-    if "phq9_item9_self_harm_thoughts" in scored.flags:
-        await _raise_risk_flag(uow, case, measure, reason="phq9_item9_self_harm_thoughts")
+    if alert:  # its event goes out before the measure's own
+        await _raise_risk_flag(uow, case, measure_id=measure.id, request_key=given.request_key)
     await uow.events.emit("screening.measure.recorded", pathway_id, catalogue.MeasureRecorded(
         measure_id=measure.id, instrument=measure.instrument, total=measure.total, band=measure.band,
         context=measure.context, flags=list(measure.flags), rule_set_version=measure.rule_set_version,
@@ -81,13 +100,16 @@ async def record_measure(uow: UnitOfWork, pathway_id: uuid.UUID, given: MeasureI
     return measure
 
 
-async def _raise_risk_flag(uow: UnitOfWork, case: ScreeningCase, measure: Measure, *, reason: str) -> None:
-    flag = RiskFlag(alert_id=uuid.uuid4(), reason=reason, severity="urgent", measure_id=measure.id,
+async def _raise_risk_flag(
+    uow: UnitOfWork, case: ScreeningCase, *, measure_id: uuid.UUID | None, request_key: str | None
+) -> None:
+    flag = RiskFlag(alert_id=uuid.uuid4(), reason=ITEM9_FLAG, severity="urgent", measure_id=measure_id,
                     raised_at=uow.events.now)
-    await uow.screening.add_risk_flag(pathway_id=case.pathway_id, flag=flag, rule_set_version=uow.rules.version)
+    await uow.screening.add_risk_flag(pathway_id=case.pathway_id, flag=flag, rule_set_version=uow.rules.version,
+                                      request_key=request_key)
     await uow.screening.save_case(case=case.flag_risk())
     await uow.events.emit("screening.risk.flagged", case.pathway_id, catalogue.RiskFlagged(
-        alert_id=flag.alert_id, reason=reason, severity="urgent", measure_id=measure.id,
+        alert_id=flag.alert_id, reason=ITEM9_FLAG, severity="urgent", measure_id=measure_id,
         rule_set_version=uow.rules.version,
     ))
 
@@ -106,7 +128,7 @@ async def record_history(uow: UnitOfWork, pathway_id: uuid.UUID, history: Histor
 
 async def review_risk(uow: UnitOfWork, pathway_id: uuid.UUID, *, doctor_id: str, risk_level: str) -> ScreeningCase:
     """A doctor's risk review answers every open safety flag of the pathway."""
-    case = (await uow.screening.get_case(pathway_id=pathway_id, for_update=True)).review_risk()
+    case = (await uow.screening.get_case(pathway_id=pathway_id, for_update=True)).review_risk(risk_level)
     await uow.screening.review_risk_flags(pathway_id=pathway_id, doctor_id=doctor_id, at=uow.events.now, level=risk_level)
     await uow.screening.save_case(case=case)
     return case
