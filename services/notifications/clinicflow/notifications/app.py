@@ -12,7 +12,7 @@ from clinicflow.notifications.acklinks import AckLinks
 from clinicflow.notifications.dispatcher import background_workers
 from clinicflow.notifications.domain import RetryPolicy
 from clinicflow.notifications.handlers import build_handlers
-from clinicflow.notifications.routing import load_directory, load_routing
+from clinicflow.notifications.configfiles import check_together, load_directory, load_routing
 from clinicflow.notifications.settings import NotificationsSettings
 from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
@@ -55,10 +55,11 @@ def ack_links_from(settings: NotificationsSettings) -> AckLinks | None:
 
 def create_app(settings: NotificationsSettings, *, clock: Clock = utc_now) -> FastAPI:
     """The notifications service's ASGI app."""
-    routing = load_routing(settings.routing_file)
+    routing, directory = load_routing(settings.routing_file), load_directory(settings.directory_file)
+    check_together(routing, directory, routing_file=settings.routing_file)
     config = service.Config(
         routing=routing,
-        directory=load_directory(settings.directory_file),
+        directory=directory,
         channels=channels_from(settings),
         retry=RetryPolicy(max_attempts=routing.max_attempts, first=timedelta(seconds=settings.retry_first_seconds),
                           cap=timedelta(seconds=settings.retry_cap_seconds)),

@@ -1,18 +1,15 @@
 """Who hears about which event, over which channels, how urgently: declarative, versioned configuration.
 
 The routing file (``config/routing.json`` by default; ``NOTIFICATIONS_ROUTING_FILE``) and the staff directory with
-its on-call rota (``config/directory.json``; ``NOTIFICATIONS_DIRECTORY_FILE``) are the clinic's to edit. Pure
-apart from :func:`load_routing` and :func:`load_directory`, which read them.
+the on-call order that seeds the rota (``config/directory.json``; ``NOTIFICATIONS_DIRECTORY_FILE``) are the clinic's
+to edit; ``configfiles`` reads and checks them. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 CHANNELS = ("inbox", "email", "chat", "sms")
@@ -127,33 +124,3 @@ def _recipients(rule: Rule, data: dict[str, Any], routing: Routing, directory: D
 def reachable(member: StaffMember, channel: str) -> bool:
     """Whether the directory holds an address for ``member`` on ``channel``."""
     return {"email": member.email, "sms": member.phone}.get(channel, True) is not None
-
-
-def load_routing(path: str | Path | None = None) -> Routing:
-    """Read the routing file (the packaged defaults when ``path`` is None)."""
-    raw = json.loads(_read(path, "routing.json"))
-    rules = tuple(
-        Rule(event=r["event"], recipients=tuple(r["recipients"]), channels=tuple(r["channels"]),
-             priority=r["priority"], escalate=r.get("escalate", False), if_present=r.get("if_present"),
-             if_any_true=tuple(r.get("if_any_true", ())), send_at=r.get("send_at"))
-        for r in raw["rules"]
-    )
-    for rule in rules:
-        unknown = set(rule.channels) - {*CHANNELS, "all"}
-        if unknown:
-            raise ValueError(f"routing rule for {rule.event} names unknown channels {sorted(unknown)}")
-    return Routing(raw["version"], tuple(raw["team_roles"]), raw["escalate_after_minutes"], raw["max_attempts"], rules)
-
-
-def load_directory(path: str | Path | None = None) -> Directory:
-    """Read the staff directory (the packaged synthetic staff when ``path`` is None)."""
-    raw = json.loads(_read(path, "directory.json"))
-    staff = {s["id"]: StaffMember(s["id"], tuple(s["roles"]), s.get("email"), s.get("phone")) for s in raw["staff"]}
-    on_call = {role: tuple(ids) for role, ids in raw.get("on_call", {}).items()}
-    return Directory(staff, on_call, raw["clinical_lead"])
-
-
-def _read(path: str | Path | None, default: str) -> str:
-    if path:
-        return Path(path).read_text()
-    return (resources.files(__package__) / "config" / default).read_text()

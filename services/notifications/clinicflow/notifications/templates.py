@@ -33,13 +33,17 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                                  "An intake assessment is booked with you for {assessment_at} ({funding_route})."),
     "screening.completed": ("Screening signed off",
                             "Screening outcome: {outcome} (proposed {proposed_outcome}; contraindications: "
-                            "{contraindication_codes}). Plan the next step."),
+                            "{contraindication_codes}; decided against the proposal: {overridden}). "
+                            "Plan the next step."),
     "screening.risk.flagged": ("URGENT: safety flag",
                                "Urgent safety flag ({reason}). A doctor must review risk now and acknowledge."),
     "session.vitals.alerted": ("URGENT: vital signs alert",
                                "In-session readings breached: {breached}. Attend the client now and acknowledge."),
     "session.deferred": ("Dosing session deferred",
                          "A dosing session was deferred ({reason_codes}). Review and re-plan."),
+    "session.logged": ("Adverse event in a dosing session",
+                       "Dosing session {session_number} ended with adverse events: {adverse_event_codes}. "
+                       "A doctor reviews them before the next dose."),
     "integration.due": ("Integration session due",
                         "An integration session is due by {due_by}. Please arrange it."),
     "integration.overdue": ("Integration session overdue",

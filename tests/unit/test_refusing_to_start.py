@@ -1,0 +1,50 @@
+"""Each service refuses to start on an unsafe rule file: building the app fails before anything is connected, with
+an error that names the file, the field and the rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clinicflow.notifications.app import create_app as create_notifications
+from clinicflow.notifications.settings import NotificationsSettings
+from clinicflow.screening.app import create_app as create_screening
+from clinicflow.screening.settings import ScreeningSettings
+from clinicflow.sessions.app import create_app as create_sessions
+from clinicflow.sessions.settings import SessionsSettings
+from clinicflow.shared.rulefiles import RuleFileError
+from clinicflow.shared.settings import AuthSettings
+
+SERVICES = Path(__file__).resolve().parents[2] / "services"
+AUTH = AuthSettings(jwt_secret="unit-test-secret-that-is-long-enough-0123")
+
+
+def unsafe_copy(tmp_path: Path, packaged: str, change) -> str:  # noqa: ANN001
+    raw = json.loads((SERVICES / packaged).read_text())
+    change(raw)
+    path = tmp_path / Path(packaged).name
+    path.write_text(json.dumps(raw))
+    return str(path)
+
+
+def test_screening_refuses_an_item9_threshold_of_2(tmp_path):
+    rules = unsafe_copy(tmp_path, "screening/clinicflow/screening/rules/default.json",
+                        lambda r: r.update(phq9_item9_alert_threshold=2))
+    with pytest.raises(RuleFileError, match=rf"{rules}.*phq9_item9_alert_threshold: must be 1"):
+        create_screening(ScreeningSettings(rules_file=rules, auth=AUTH))
+
+
+def test_sessions_refuses_an_alarm_limit_looser_than_published(tmp_path):
+    rules = unsafe_copy(tmp_path, "sessions/clinicflow/sessions/rules/default.json",
+                        lambda r: r["vitals_alert"].update(spo2_below=85))
+    with pytest.raises(RuleFileError, match=rf"{rules}.*vitals_alert.spo2_below: must be at least 92"):
+        create_sessions(SessionsSettings(rules_file=rules, auth=AUTH))
+
+
+def test_notifications_refuses_an_on_call_typo(tmp_path):
+    directory = unsafe_copy(tmp_path, "notifications/clinicflow/notifications/config/directory.json",
+                            lambda d: d["on_call"].update(doctor=["dr-l"]))
+    with pytest.raises(RuleFileError, match=rf"{directory}.*on_call.doctor: 'dr-l' is not a member of staff"):
+        create_notifications(NotificationsSettings(directory_file=directory, auth=AUTH))
