@@ -1,6 +1,6 @@
 """The event catalogue: every event type on the clinicflow bus, its topic, producer and payload model.
 
-This module is the source of truth for the contract in PATHWAY.md. Topic = type + `.v1`; the key of every message
+This module is the source of truth for the contract in docs/contracts.md. Topic = type + `.v1`; the key of every message
 is the pathway id (the envelope's subject). No payload here carries a name, contact detail, date of birth, free
 text or questionnaire answer, except the upstream web form, which only intake reads.
 """
@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 Concern = Literal["depression", "anxiety", "ptsd", "chronic_pain", "other"]
 ContactWindow = Literal["morning", "afternoon", "evening", "any"]
 Channel = Literal["web_form", "phone", "live_chat"]
-# Age bands split at 65 because age >= 65 changes screening (DOMAIN.md §3) and pre-dose BP limits (§4).
+# Age bands split at 65 because age >= 65 changes screening (docs/clinical-rules.md §3) and pre-dose BP limits (§4).
 AgeBand = Literal["18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+"]
 CallbackOutcome = Literal["reached", "no_answer", "voicemail", "wrong_number", "declined"]
 FundingRoute = Literal["self_funded", "insured"]
@@ -99,7 +99,7 @@ class MeasureRecorded(Payload):
     measure_id: uuid.UUID = Field(description="Id of the recorded measure.")
     instrument: Instrument = Field(description="Which instrument.")
     total: int = Field(ge=0, description="Total score.")
-    band: str = Field(description="Severity band of the total (DOMAIN.md §2).")
+    band: str = Field(description="Severity band of the total (docs/clinical-rules.md §2).")
     context: MeasureContext = Field(description="Baseline, pre-session or follow-up.")
     flags: list[str] = Field(default_factory=list, description="Coded findings, e.g. `provisional_ptsd`.")
     rule_set_version: str = Field(description="Version of the scoring rules that produced this.")
@@ -120,7 +120,7 @@ class ScreeningCompleted(Payload):
 
     outcome: ScreeningOutcome = Field(description="The doctor's decision.")
     proposed_outcome: ProposedOutcome = Field(description="What the rules proposed.")
-    contraindication_codes: list[str] = Field(description="Contraindication codes found (DOMAIN.md §3).")
+    contraindication_codes: list[str] = Field(description="Contraindication codes found (docs/clinical-rules.md §3).")
     overridden: bool = Field(description="The doctor decided against the proposal (with a recorded reason).")
     signed_by: str = Field(description="Staff id of the signing doctor.")
     baseline_totals: dict[str, int] = Field(description="Baseline total per instrument, e.g. {'phq9': 17}.")
@@ -212,7 +212,7 @@ class IntegrationCompleted(Payload):
 
 
 class CourseProgressUpdated(Payload):
-    """A follow-up PHQ-9 changed the course's outcome figures (DOMAIN.md §2)."""
+    """A follow-up PHQ-9 changed the course's outcome figures (docs/clinical-rules.md §2)."""
 
     course_id: uuid.UUID = Field(description="Id of the course.")
     baseline_phq9: int = Field(description="The course's baseline PHQ-9 total.")

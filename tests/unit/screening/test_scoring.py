@@ -1,4 +1,4 @@
-"""Questionnaire scoring exactly as DOMAIN.md §2 says, at every band boundary."""
+"""Questionnaire scoring exactly as docs/clinical-rules.md §2 says, at every band boundary."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dosing-session rules (DOMAIN.md §2, §4–5) at their boundaries, without I/O."""
+"""Dosing-session rules (docs/clinical-rules.md §2, §4–5) at their boundaries, without I/O."""
 
 from __future__ import annotations
 

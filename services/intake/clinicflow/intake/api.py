@@ -1,4 +1,4 @@
-"""Intake's HTTP routes: the public web-form gateway and the contact centre's workflow (PATHWAY.md).
+"""Intake's HTTP routes: the public web-form gateway and the contact centre's workflow (docs/contracts.md).
 
 No ``from __future__ import annotations`` here: FastAPI resolves the route signatures' local aliases at runtime.
 """

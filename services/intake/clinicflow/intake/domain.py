@@ -1,4 +1,4 @@
-"""Intake's rules: an enquiry from first contact to a booked assessment (DOMAIN.md §1 steps 1–2), with no I/O.
+"""Intake's rules: an enquiry from first contact to a booked assessment (docs/clinical-rules.md §1 steps 1–2), with no I/O.
 
 An enquiry moves new → in_progress (first call-back logged) → booked (assessment booked) and may be closed from any
 open state. Erasure removes the person's identifiers but keeps the coded history; an erased enquiry takes no
@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from clinicflow.shared.errors import IllegalMove, InvalidField
 
-ADULT_AGE = 18  # DOMAIN.md §3: under 18 is not accepted at enquiry.
+ADULT_AGE = 18  # docs/clinical-rules.md §3: under 18 is not accepted at enquiry.
 
 
 class EnquiryStatus(StrEnum):
@@ -134,7 +134,7 @@ def age_on(date_of_birth: date, today: date) -> int:
 
 
 def age_band(age: int) -> str:
-    """The coded age band events carry instead of a date of birth (split at 65: DOMAIN.md §3–4)."""
+    """The coded age band events carry instead of a date of birth (split at 65: docs/clinical-rules.md §3–4)."""
     for upper, band in ((24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54"), (64, "55-64"), (74, "65-74")):
         if age <= upper:
             return band

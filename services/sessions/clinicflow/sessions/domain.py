@@ -1,4 +1,4 @@
-"""A treatment course, its dosing sessions and the integration therapy after each (DOMAIN.md §1 steps 5–7, §4–5).
+"""A treatment course, its dosing sessions and the integration therapy after each (docs/clinical-rules.md §1 steps 5–7, §4–5).
 Pure: no I/O; the clock is passed in.
 
 A dosing session: scheduled → ready (pre-dose check passed) or deferred → dosed → discharged. A course completes
@@ -16,11 +16,11 @@ from clinicflow.sessions.monitoring import Dose, PreDoseCheck, Vitals, breached_
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.shared.errors import IllegalMove, InvalidField
 
-# DOMAIN.md §4: vitals at least before dosing, ~40 min after (BP peaks then) and before discharge.
+# docs/clinical-rules.md §4: vitals at least before dosing, ~40 min after (BP peaks then) and before discharge.
 PEAK_WINDOW = (timedelta(minutes=30), timedelta(minutes=60))
 PRE_DISCHARGE_WINDOW = timedelta(minutes=30)
 CHARTING_WINDOW = timedelta(hours=12)  # doses and vitals may be charted after the fact, within a shift
-RESPONSE_DROP = 0.5  # DOMAIN.md §2: response = PHQ-9 reduced by ≥ 50 % from baseline
+RESPONSE_DROP = 0.5  # docs/clinical-rules.md §2: response = PHQ-9 reduced by ≥ 50 % from baseline
 REMISSION_BELOW = 5  # remission = PHQ-9 < 5
 MEANINGFUL_BASELINE = 10  # only meaningful when baseline ≥ 10
 
@@ -92,7 +92,7 @@ class Course:
 
 @dataclass(frozen=True)
 class DischargeChecklist:
-    """The discharge checklist (DOMAIN.md §4), signed by a named clinician."""
+    """The discharge checklist (docs/clinical-rules.md §4), signed by a named clinician."""
 
     vitals_back_in_range: bool
     moaas_5: bool
@@ -226,7 +226,7 @@ class Integration:
 
 
 def integration_after(session: DosingSession, rules: SessionRules) -> Integration:
-    """The integration session a discharge makes due (default within 72 hours: DOMAIN.md §5)."""
+    """The integration session a discharge makes due (default within 72 hours: docs/clinical-rules.md §5)."""
     return Integration(
         id=uuid.uuid4(), session_id=session.id, course_id=session.course_id, pathway_id=session.pathway_id,
         opens_at=session.discharged_at + timedelta(hours=rules.integration_opens_after_hours),

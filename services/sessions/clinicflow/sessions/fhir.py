@@ -1,5 +1,5 @@
 """FHIR export of one dosing session: Encounter, Procedure, MedicationAdministration and vital-sign Observations
-(DOMAIN.md §7; LOINC: BP panel 85354-9, systolic 8480-6, diastolic 8462-4, HR 8867-4, SpO2 2708-6).
+(docs/clinical-rules.md §7; LOINC: BP panel 85354-9, systolic 8480-6, diastolic 8462-4, HR 8867-4, SpO2 2708-6).
 
 Validated with fhir.resources' R4B models, which match R4 for these resources. The subject is the opaque pathway id.
 """

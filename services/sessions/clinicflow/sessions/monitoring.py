@@ -1,4 +1,4 @@
-"""Clinical checks of a dosing session (DOMAIN.md §4). Pure: no I/O.
+"""Clinical checks of a dosing session (docs/clinical-rules.md §4). Pure: no I/O.
 
 Sources: Spravato REMS (≥ 2 h monitoring; BP before dosing, ~40 min after and before discharge; pulse oximetry);
 esketamine label (intranasal 56/84 mg, 28 mg per device, first dose 56 mg, 28 mg start aged ≥ 65 in the EU);
@@ -45,7 +45,7 @@ class PreDoseCheck:
 
 def pre_dose_deferral_reasons(check: PreDoseCheck, *, age_band: str | None, rules: SessionRules) -> list[str]:
     """Why dosing should not go ahead: BP above 140/90 (150/90 aged 65 or over), no escort home, or interacting
-    medicines started since the last session (a relative contraindication, DOMAIN.md §3)."""
+    medicines started since the last session (a relative contraindication, docs/clinical-rules.md §3)."""
     vitals = check.vitals
     guide = rules.pre_dose_blood_pressure
     older = age_band in AGE_65_AND_OVER
