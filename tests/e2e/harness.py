@@ -21,7 +21,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
-from clinicflow.localinfra.pathway import Clinic, walk_pathway
+from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES, Clinic, walk_pathway
 from clinicflow.localinfra.ports import free_port
 from clinicflow.notifications.domain import escalation_chain
 from clinicflow.notifications.configfiles import load_directory, load_routing
@@ -105,7 +105,7 @@ def system_env(infrastructure, namespace: str, channels: StaffChannels, tmp_path
                sessions_planned: int) -> tuple[dict[str, str], dict[str, int]]:
     """Environment for the services: this test's namespace, the suite's infrastructure, the test's channels."""
     ports = {name: free_port() for name in SERVICES}
-    rules = json.loads((REPO / "services/sessions/clinicflow/sessions/rules/default.json").read_text())
+    rules = json.loads(DEMO_SESSIONS_RULES.read_text())  # charted days apart after the fact, in seconds
     rules["planned_sessions"]["default"] = sessions_planned
     (tmp_path / "session-rules.json").write_text(json.dumps(rules))
     env = {
@@ -173,7 +173,7 @@ def expected_pathway_counts(sessions: int, *, risk_flags: int = 0) -> Counter:
         "session.logged": sessions, "integration.due": sessions, "integration.completed": sessions,
         "course.progress.updated": sessions, "course.completed": 1,
     })
-    return counts + Counter({"screening.risk.flagged": risk_flags})
+    return counts + Counter({"screening.risk.flagged": risk_flags, "screening.risk.reviewed": risk_flags})
 
 
 def planned_notifications(events: list[Envelope], *, now) -> list[tuple[uuid.UUID, str, str, str]]:  # noqa: ANN001

@@ -10,69 +10,29 @@ from importlib import resources
 
 import pytest
 
-from clinicflow.shared.catalogue import MeasureRecorded, ScreeningCompleted
-from tests.integration.conftest import bearer, sessions_instance
+from clinicflow.shared.catalogue import MeasureRecorded
+from tests.integration.conftest import sessions_instance
+from tests.integration.sessions_kit import (
+    CALM,
+    CHECKLIST,
+    CLINICIAN,
+    DOCTOR,
+    IV,
+    NURSE,
+    PRE_DOSE,
+    SETTLED,
+    THERAPIST,
+    course_of,
+    dose_a_session,
+    post,
+    run_a_session,
+    schedule,
+    screening_completed,
+    start_course,
+)
 from tests.support import eventually, events_on, publish_event
 
 pytestmark = pytest.mark.integration
-
-DOCTOR = bearer("doctor", staff_id="dr-1")
-NURSE = bearer("nurse", staff_id="rn-1")
-CLINICIAN = bearer("clinician", staff_id="cl-1")
-THERAPIST = bearer("therapist", staff_id="th-1")
-CALM = {"systolic": 124, "diastolic": 80, "heart_rate": 72, "spo2": 98}
-PRE_DOSE = {**CALM, "weight_kg": 70.0, "escort_confirmed": True, "interacting_medicines_since_last": False}
-CHECKLIST = {k: True for k in ("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
-                               "instructions_given", "next_session_booked", "integration_booked")}
-
-
-def screening_completed(outcome="eligible", baseline_phq9=18, age_band="35-44") -> ScreeningCompleted:  # noqa: ANN001
-    return ScreeningCompleted(
-        outcome=outcome, proposed_outcome="eligible", contraindication_codes=[], overridden=False, signed_by="dr-1",
-        baseline_totals={"phq9": baseline_phq9, "gad7": 9}, indications=["depression"], age_band=age_band,
-        rule_set_version="screening-rules-2026.1")
-
-
-async def start_course(sessions, kafka_settings, **screening) -> tuple[uuid.UUID, dict]:  # noqa: ANN001
-    pathway = uuid.uuid4()
-    await publish_event(kafka_settings, "screening.completed", pathway, screening_completed(**screening))
-    course = await eventually(lambda: _course(sessions, pathway))
-    return pathway, course
-
-
-async def _course(sessions, pathway):  # noqa: ANN001, ANN202
-    response = await sessions.http.get(f"/pathways/{pathway}/course", headers=NURSE)
-    return response.json() if response.status_code == 200 else None
-
-
-async def post(sessions, path, body=None, headers=NURSE, status=200):  # noqa: ANN001, ANN201
-    response = await sessions.http.post(path, json=body or {}, headers=headers)
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-async def dose_a_session(sessions, course_id, clock, *, route_dose=None) -> dict:  # noqa: ANN001
-    """Schedule, pass the pre-dose check and dose; returns the session."""
-    session = await post(sessions, f"/courses/{course_id}/sessions", {"scheduled_at": clock().isoformat()},
-                         status=201)
-    sid = session["session_id"]
-    await post(sessions, f"/sessions/{sid}/pre-dose-check", PRE_DOSE)
-    return await post(sessions, f"/sessions/{sid}/dose", route_dose or {"route": "iv", "dose_mg_per_kg": 0.5},
-                      headers=DOCTOR)
-
-
-async def run_a_session(sessions, course_id, clock) -> dict:  # noqa: ANN001
-    """A whole monitored session: dose, the ~40-minute and pre-discharge vitals, two hours, discharge."""
-    session = await dose_a_session(sessions, course_id, clock)
-    sid = session["session_id"]
-    clock.advance(minutes=40)
-    await post(sessions, f"/sessions/{sid}/vitals", {**CALM, "systolic": 150, "moaas": 4, "cadss": [2, 1, 1, 0, 0, 1]},
-               status=201)
-    clock.advance(minutes=75)
-    await post(sessions, f"/sessions/{sid}/vitals", {**CALM, "moaas": 5, "cadss": [0] * 6}, status=201)
-    clock.advance(minutes=6)
-    return await post(sessions, f"/sessions/{sid}/discharge", {"checklist": CHECKLIST}, headers=CLINICIAN)
-
 
 async def test_an_eligible_screening_opens_one_course_and_others_open_none(sessions, kafka_settings, pool):
     pathway, course = await start_course(sessions, kafka_settings)
@@ -108,25 +68,21 @@ async def test_a_monitored_session_is_logged_and_its_integration_falls_due(sessi
     assert done.data["completed_by"] == "th-1"
 
 
-async def test_high_pre_dose_blood_pressure_defers_unless_the_doctor_overrides(sessions, kafka_settings, clock):
+async def test_high_pre_dose_blood_pressure_defers_and_a_doctor_overrides_it_with_a_reason(
+    sessions, kafka_settings, clock
+):
     _, course = await start_course(sessions, kafka_settings, age_band="65-74")
-    high = {**PRE_DOSE, "systolic": 151}
-    first = await post(sessions, f"/courses/{course['course_id']}/sessions", {"scheduled_at": clock().isoformat()},
-                       status=201)
-    deferred = await post(sessions, f"/sessions/{first['session_id']}/pre-dose-check", high)
+    sid = (await schedule(sessions, course["course_id"], clock))["session_id"]
+    deferred = await post(sessions, f"/sessions/{sid}/pre-dose-check", {**PRE_DOSE, "systolic": 151})
     assert (deferred["status"], deferred["deferral_reasons"]) == ("deferred", ["pre_dose_bp_above_guide"])
     [event] = await events_on(kafka_settings, "session.deferred")
     assert event.data["reason_codes"] == ["pre_dose_bp_above_guide"]
-    await post(sessions, f"/sessions/{first['session_id']}/dose", {"route": "iv", "dose_mg_per_kg": 0.5},
-               headers=DOCTOR, status=409)
-
-    second = await post(sessions, f"/courses/{course['course_id']}/sessions", {"scheduled_at": clock().isoformat()},
-                        status=201)
-    await post(sessions, f"/sessions/{second['session_id']}/pre-dose-check", {**high, "override_reason": "nurse says"},
-               status=409)
-    ready = await post(sessions, f"/sessions/{second['session_id']}/pre-dose-check",
-                       {**high, "override_reason": "repeat reading 148/88 after rest"}, headers=DOCTOR)
+    await post(sessions, f"/sessions/{sid}/dose-order", IV, headers=DOCTOR, status=409)
+    override = {"rule": "pre_dose_bp_above_guide", "reason": "repeat reading 148/88 after rest"}
+    await post(sessions, f"/sessions/{sid}/overrides", override, headers=NURSE, status=403)
+    ready = await post(sessions, f"/sessions/{sid}/overrides", override, headers=DOCTOR)
     assert ready["status"] == "ready"
+    assert [(o["rule"], o["by"]) for o in ready["overrides"]] == [("pre_dose_bp_above_guide", "dr-1")]
 
 
 async def test_a_vital_sign_breach_raises_an_urgent_alert_at_once(sessions, kafka_settings, clock):
@@ -142,29 +98,30 @@ async def test_a_vital_sign_breach_raises_an_urgent_alert_at_once(sessions, kafk
 
 async def test_doses_outside_the_protocol_need_the_doctors_reason(sessions, kafka_settings, clock):
     _, course = await start_course(sessions, kafka_settings)
-    session = await post(sessions, f"/courses/{course['course_id']}/sessions", {"scheduled_at": clock().isoformat()},
-                         status=201)
-    sid = session["session_id"]
+    sid = (await schedule(sessions, course["course_id"], clock))["session_id"]
     await post(sessions, f"/sessions/{sid}/pre-dose-check", PRE_DOSE)
-    await post(sessions, f"/sessions/{sid}/dose", {"route": "iv", "dose_mg_per_kg": 0.5}, headers=NURSE, status=403)
-    refused = await sessions.http.post(f"/sessions/{sid}/dose", json={"route": "iv", "dose_mg_per_kg": 0.9},
+    await post(sessions, f"/sessions/{sid}/dose-order", IV, headers=NURSE, status=403)
+    refused = await sessions.http.post(f"/sessions/{sid}/dose-order", json={**IV, "dose_mg_per_kg": 0.9},
                                        headers=DOCTOR)
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"] == ["body", "dose_mg_per_kg"]
-    given = await post(sessions, f"/sessions/{sid}/dose", {"route": "iv", "dose_mg_per_kg": 0.9,
-                                                           "override_reason": "partial response at 0.75"},
-                       headers=DOCTOR)
-    assert given["dose"] == {"route": "iv", "mg": 63.0, "mg_per_kg": 0.9, "weight_kg": 70.0,
-                             "within_protocol": False, "overridden": True}
+    ordered = await post(sessions, f"/sessions/{sid}/dose-order", {**IV, "dose_mg_per_kg": 0.9,
+                                                                   "override_reason": "partial response at 0.75"},
+                         headers=DOCTOR)
+    assert ordered["dose"] == {"route": "iv", "mg": 63.0, "mg_per_kg": 0.9, "weight_kg": 70.0, "infusion_minutes": 40,
+                               "within_protocol": False, "overridden": True}
+    [override] = await events_on(kafka_settings, "session.overridden")
+    assert {k: override.data[k] for k in ("step", "rule", "overridden_by")} == {
+        "step": "dose", "rule": "dose_outside_protocol", "overridden_by": "dr-1"}
 
 
 async def test_discharge_before_two_hours_is_refused(sessions, kafka_settings, clock):
     _, course = await start_course(sessions, kafka_settings)
     session = await dose_a_session(sessions, course["course_id"], clock)
     clock.advance(minutes=40)
-    await post(sessions, f"/sessions/{session['session_id']}/vitals", {**CALM, "moaas": 5}, status=201)
+    await post(sessions, f"/sessions/{session['session_id']}/vitals", SETTLED, status=201)
     clock.advance(minutes=60)
-    await post(sessions, f"/sessions/{session['session_id']}/vitals", {**CALM, "moaas": 5}, status=201)
+    await post(sessions, f"/sessions/{session['session_id']}/vitals", SETTLED, status=201)
     early = await sessions.http.post(f"/sessions/{session['session_id']}/discharge", json={"checklist": CHECKLIST},
                                      headers=CLINICIAN)
     assert early.status_code == 409
@@ -195,12 +152,11 @@ async def test_a_six_session_course_reports_response_remission_and_completes(ses
         await run_a_session(sessions, course["course_id"], clock)
         await publish_event(kafka_settings, "screening.measure.recorded", pathway, MeasureRecorded(
             measure_id=uuid.uuid4(), instrument="phq9", total=phq9, band="x", context="follow_up",
-            rule_set_version="screening-rules-2026.1"))
+            rule_set_version="screening-rules-2026.2"))
         [*_, due] = await events_on(kafka_settings, "integration.due", at_least=number)
-        clock.advance(days=2)
         await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=THERAPIST)
-    await post(sessions, f"/courses/{course['course_id']}/sessions", {"scheduled_at": clock().isoformat()},
-               status=409)
+        clock.advance(days=2)  # the next dose at least 48 hours later
+    await schedule(sessions, course["course_id"], clock, status=409)
 
     progress = await events_on(kafka_settings, "course.progress.updated", at_least=6)
     assert [(e.data["latest_phq9"], e.data["response"], e.data["remission"]) for e in progress] == [
@@ -210,7 +166,7 @@ async def test_a_six_session_course_reports_response_remission_and_completes(ses
                               "final_phq9": 3, "change_percent": -85.0, "response": True, "remission": True}
     logged = await events_on(kafka_settings, "session.logged", at_least=6)
     assert [e.data["session_number"] for e in logged] == [1, 2, 3, 4, 5, 6]
-    assert (await _course(sessions, pathway))["status"] == "completed"
+    assert (await course_of(sessions, pathway))["status"] == "completed"
 
 
 async def test_a_session_exports_as_valid_fhir(sessions, kafka_settings, clock):
@@ -224,7 +180,11 @@ async def test_a_session_exports_as_valid_fhir(sessions, kafka_settings, clock):
     assert kinds[:3] == ["Encounter", "Procedure", "MedicationAdministration"]
     codes = {e["resource"]["code"]["coding"][0]["code"] for e in exported["entry"]
              if e["resource"]["resourceType"] == "Observation"}
-    assert codes == {"85354-9", "8867-4", "2708-6"}
+    assert codes == {"85354-9", "8867-4", "2708-6", "9279-1"}  # the pre-dose check's respiratory rate too
+    administration = next(e["resource"] for e in exported["entry"]
+                          if e["resource"]["resourceType"] == "MedicationAdministration")
+    assert [p["actor"]["reference"] for p in administration["performer"]] == ["Practitioner/rn-1",
+                                                                              "Practitioner/dr-1"]
 
 
 async def test_a_delayed_integration_window_is_announced_when_it_opens_and_never_once_completed(
@@ -237,12 +197,13 @@ async def test_a_delayed_integration_window_is_announced_when_it_opens_and_never
     async with sessions_instance(settings, clock) as sessions:
         _, course = await start_course(sessions, kafka_settings)
         first = await run_a_session(sessions, course["course_id"], clock)
+        integrations = (await course_of(sessions, course["pathway_id"]))["integrations"]
+        done = next(i for i in integrations if i["session_id"] == first["session_id"])
+        await post(sessions, f"/integrations/{done['integration_id']}/complete", headers=THERAPIST)
+        clock.advance(days=2)  # the first window opens meanwhile: completed, so never announced
         second = await run_a_session(sessions, course["course_id"], clock)
         await asyncio.sleep(1)
         assert await events_on(kafka_settings, "integration.due", at_least=0, timeout=1) == []
-        integrations = (await _course(sessions, course["pathway_id"]))["integrations"]
-        done = next(i for i in integrations if i["session_id"] == first["session_id"])
-        await post(sessions, f"/integrations/{done['integration_id']}/complete", headers=THERAPIST)
         clock.advance(hours=25)
         [due] = await events_on(kafka_settings, "integration.due")
         assert due.data["session_id"] == second["session_id"]

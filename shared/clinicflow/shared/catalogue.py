@@ -27,6 +27,9 @@ ScreeningOutcome = Literal["eligible", "ineligible"]
 ProposedOutcome = Literal["eligible", "needs_review", "ineligible"]
 Severity = Literal["urgent", "high", "routine"]
 Route = Literal["iv", "im", "intranasal"]
+RiskLevel = Literal["low", "moderate", "high"]
+SessionOutcome = Literal["discharged", "abandoned", "transferred_to_hospital"]
+SessionStep = Literal["pre_dose", "dose", "discharge"]
 NotificationChannel = Literal["email", "chat", "sms", "inbox"]
 
 
@@ -115,6 +118,14 @@ class RiskFlagged(Payload):
     rule_set_version: str = Field(description="Version of the rules that raised it.")
 
 
+class RiskReviewed(Payload):
+    """A doctor reviewed the risk a safety flag raised (or reviewed a high finding again); high holds the course."""
+
+    risk_level: RiskLevel = Field(description="What the review found.")
+    reviewed_by: str = Field(description="Staff id of the reviewing doctor.")
+    rule_set_version: str = Field(description="Version of the screening rules.")
+
+
 class ScreeningCompleted(Payload):
     """A doctor signed off the screening outcome."""
 
@@ -170,7 +181,7 @@ class VitalsSummary(Payload):
 
 
 class SessionLogged(Payload):
-    """A dosing session ended with the client discharged."""
+    """A dosing session ended after its dose: the client discharged, or the session abandoned or transferred."""
 
     course_id: uuid.UUID = Field(description="Id of the course.")
     session_id: uuid.UUID = Field(description="Id of the dosing session.")
@@ -183,7 +194,25 @@ class SessionLogged(Payload):
     lowest_moaas: int | None = Field(None, description="Lowest MOAA/S sedation score (5 alert .. 0).")
     peak_dissociation: int | None = Field(None, description="Highest CADSS-6 total.")
     adverse_event_codes: list[str] = Field(default_factory=list, description="Coded adverse events.")
-    discharged_at: AwareDatetime = Field(description="When the client was discharged.")
+    discharged_at: AwareDatetime = Field(description="When the client left: discharged, or when the session ended.")
+    rule_set_version: str = Field(description="Version of the monitoring rules.")
+    outcome: SessionOutcome = Field("discharged", description="How the session ended.")
+    ended_early: bool = Field(False, description="Abandoned after the dose, or transferred to hospital.")
+    dosed_at: AwareDatetime | None = Field(None, description="When the dose was given.")
+    infusion_minutes: int | None = Field(None, description="IV only: how long the infusion ran.")
+    ordered_by: str | None = Field(None, description="Staff id of the supervising doctor who ordered the dose.")
+    given_by: str | None = Field(None, description="Staff id of the person who gave it.")
+    witnessed_by: str | None = Field(None, description="Staff id of the second person who witnessed it.")
+
+
+class SessionOverridden(Payload):
+    """A doctor went ahead despite a safety rule; the written reason stays in sessions."""
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    session_id: uuid.UUID = Field(description="Id of the dosing session.")
+    step: SessionStep = Field(description="Where: the pre-dose check, the dose, or discharge.")
+    rule: str = Field(description="The rule overridden, e.g. `pre_dose_bp_above_guide`, `dose_outside_protocol`.")
+    overridden_by: str = Field(description="Staff id of the doctor.")
     rule_set_version: str = Field(description="Version of the monitoring rules.")
 
 
@@ -289,11 +318,13 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec("enquiry.erased", "intake", EnquiryErased),
         EventSpec("screening.measure.recorded", "screening", MeasureRecorded),
         EventSpec("screening.risk.flagged", "screening", RiskFlagged),
+        EventSpec("screening.risk.reviewed", "screening", RiskReviewed),
         EventSpec("screening.completed", "screening", ScreeningCompleted),
         EventSpec("course.started", "sessions", CourseStarted),
         EventSpec("session.deferred", "sessions", SessionDeferred),
         EventSpec("session.vitals.alerted", "sessions", VitalsAlerted),
         EventSpec("session.logged", "sessions", SessionLogged),
+        EventSpec("session.overridden", "sessions", SessionOverridden),
         EventSpec("integration.due", "sessions", IntegrationDue),
         EventSpec("integration.overdue", "sessions", IntegrationOverdue),
         EventSpec("integration.completed", "sessions", IntegrationCompleted),

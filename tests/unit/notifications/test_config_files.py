@@ -126,6 +126,15 @@ def test_adverse_events_go_to_the_care_team_and_the_clinical_lead():
     assert recipients == {(r, "high") for r in ("dr-1", "dr-2", "cl-1", "rn-1", "lead-1")}
 
 
+def test_a_session_that_ended_early_is_told_to_the_team_and_the_clinical_lead():
+    assert {r for r, _ in who("session.logged", {"adverse_event_codes": [], "ended_early": True})} == {
+        "dr-1", "dr-2", "cl-1", "rn-1", "lead-1"}
+
+
+def test_every_dosing_override_is_told_to_the_clinical_lead():
+    assert who("session.overridden", {"rule": "dose_outside_protocol", "step": "dose"}) == {("lead-1", "high")}
+
+
 def test_a_screening_override_is_told_to_the_clinical_lead():
     assert ("lead-1", "high") not in who("screening.completed", {"overridden": False, "signed_by": "dr-1"})
     assert ("lead-1", "high") in who("screening.completed", {"overridden": True, "signed_by": "dr-1"})

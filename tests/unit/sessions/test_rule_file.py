@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from clinicflow.sessions.rules import load_rules
+from clinicflow.sessions.rules import SessionRules, load_rules
 from clinicflow.shared.rulefiles import RuleFileError
 
 DEFAULT = json.loads((Path(__file__).resolve().parents[3] / "services/sessions/clinicflow/sessions/rules/default.json")
                      .read_text())
 
 
-def load_changed(tmp_path: Path, change: Callable[[dict], None]):  # noqa: ANN201
+def load_changed(tmp_path: Path, change: Callable[[dict], None]) -> SessionRules:
     raw = json.loads(json.dumps(DEFAULT))
     change(raw)
     path = tmp_path / "sessions-rules.json"
@@ -31,61 +31,82 @@ def refused(tmp_path: Path, change: Callable[[dict], None]) -> str:
     return str(error.value)
 
 
+def setter(*path: str, value: object) -> Callable[[dict], None]:
+    def change(raw: dict) -> None:
+        for key in path[:-1]:
+            raw = raw[key]
+        raw[path[-1]] = value
+    return change
+
+
 def test_the_packaged_defaults_are_safe():
     assert load_rules().version == DEFAULT["version"]
 
 
-@pytest.mark.parametrize(("minutes", "ok"), [(119, False), (120, True), (180, True)])
-def test_monitoring_lasts_at_least_two_hours(tmp_path, minutes, ok):
-    change = lambda r: r.update(minimum_monitoring_minutes=minutes)  # noqa: E731
-    if ok:
-        assert load_changed(tmp_path, change).minimum_monitoring_minutes == minutes
-    else:
-        assert "minimum_monitoring_minutes: must be at least 120" in refused(tmp_path, change)
-
-
-@pytest.mark.parametrize(("key", "value", "ok"), [
-    ("systolic_above", 180, True), ("systolic_above", 181, False), ("systolic_above", 170, True),
-    ("diastolic_above", 111, False), ("heart_rate_above", 131, False), ("heart_rate_above", 130, True),
-    ("heart_rate_below", 49, False), ("heart_rate_below", 50, True), ("spo2_below", 91, False),
-    ("spo2_below", 94, True), ("moaas_at_or_below", 1, False), ("moaas_at_or_below", 3, True),
-    ("systolic_below", 89, False),
+@pytest.mark.parametrize(("path", "value", "ok"), [
+    (("monitoring", "minimum_minutes"), 119, False), (("monitoring", "minimum_minutes"), 120, True),
+    (("monitoring", "minimum_minutes"), 180, True),
+    (("vitals_alert", "systolic_above"), 181, False), (("vitals_alert", "systolic_above"), 170, True),
+    (("vitals_alert", "diastolic_above"), 111, False), (("vitals_alert", "heart_rate_above"), 131, False),
+    (("vitals_alert", "heart_rate_below"), 49, False), (("vitals_alert", "spo2_below"), 91, False),
+    (("vitals_alert", "spo2_below"), 93, True), (("vitals_alert", "moaas_at_or_below"), 1, False),
+    (("vitals_alert", "moaas_at_or_below"), 3, True), (("vitals_alert", "systolic_below"), 89, False),
+    (("vitals_alert", "respiratory_rate_above"), 25, False), (("vitals_alert", "respiratory_rate_below"), 9, False),
+    (("pre_dose", "blood_pressure_above", "systolic"), 141, False),
+    (("pre_dose", "blood_pressure_above", "systolic"), 135, True),
+    (("pre_dose", "blood_pressure_above", "diastolic_65_and_over"), 95, False),
+    (("pre_dose", "systolic_below"), 89, False), (("pre_dose", "diastolic_below"), 59, False),
+    (("pre_dose", "heart_rate_below"), 49, False), (("pre_dose", "heart_rate_above"), 111, False),
+    (("pre_dose", "heart_rate_above"), 100, True), (("pre_dose", "spo2_below"), 94, False),
+    (("pre_dose", "spo2_below"), 96, True), (("pre_dose", "respiratory_rate_below"), 9, False),
+    (("pre_dose", "respiratory_rate_above"), 25, False), (("pre_dose", "dose_within_minutes"), 61, False),
+    (("pre_dose", "dose_within_minutes"), 45, True),
+    (("discharge", "systolic_at_most"), 161, False), (("discharge", "systolic_at_most"), 150, True),
+    (("discharge", "diastolic_at_most"), 101, False), (("discharge", "heart_rate_at_least"), 49, False),
+    (("discharge", "heart_rate_at_most"), 111, False), (("discharge", "spo2_at_least"), 93, False),
+    (("discharge", "spo2_at_least"), 96, True), (("discharge", "cadss_total_at_most"), 3, False),
+    (("discharge", "cadss_total_at_most"), 0, True), (("discharge", "moaas"), 4, False),
+    (("discharge", "last_reading_within_minutes"), 31, False),
+    (("minimum_hours_between_doses"), 47, False), (("minimum_hours_between_doses"), 72, True),
 ])
-def test_alarm_limits_may_be_stricter_never_looser(tmp_path, key, value, ok):
-    change = lambda r: r["vitals_alert"].update({key: value})  # noqa: E731
+def test_safety_values_may_be_stricter_never_looser_than_published(tmp_path, path, value, ok):
+    path = path if isinstance(path, tuple) else (path,)
+    change = setter(*path, value=value)
     if ok:
-        assert load_changed(tmp_path, change).vitals_alert[key] == value
+        load_changed(tmp_path, change)
     else:
-        assert f"vitals_alert.{key}" in refused(tmp_path, change)
-
-
-def test_a_pre_dose_guide_at_or_above_the_alarm_limit_contradicts_it(tmp_path):
-    message = refused(tmp_path, lambda r: r["vitals_alert"].update(systolic_above=150))
-    assert "pre_dose_blood_pressure.systolic: must be below vitals_alert.systolic_above" in message
-
-
-@pytest.mark.parametrize(("key", "value"), [("systolic", 141), ("diastolic_65_and_over", 95)])
-def test_the_pre_dose_guide_cannot_be_loosened(tmp_path, key, value):
-    assert f"pre_dose_blood_pressure.{key}" in refused(tmp_path, lambda r: r["pre_dose_blood_pressure"].update({key: value}))
+        assert ".".join(path) in refused(tmp_path, change)
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (lambda r: r["dose"]["intranasal"].update(mg=[56, 70]), "70 mg is not whole 28 mg devices"),
-    (lambda r: r["dose"]["intranasal"].update(mg=[56, 112]), "above the label maximum"),
-    (lambda r: r["dose"]["intranasal"].update(first_dose_max_mg=84), "first_dose_max_mg"),
-    (lambda r: r["dose"]["iv"].update(mg_per_kg=[0.75, 0.1]), "dose.iv.mg_per_kg"),
-    (lambda r: r["dose"]["im"].update(mg_per_kg=[0, 1.0]), "dose.im.mg_per_kg"),
+    (setter("vitals_alert", "systolic_above", value=140),
+     "pre_dose.blood_pressure_above.systolic: must be < vitals_alert.systolic_above"),
+    (setter("vitals_alert", "systolic_above", value=155),
+     "discharge.systolic_at_most: must be <= vitals_alert.systolic_above"),
+    (setter("vitals_alert", "spo2_below", value=96), "pre_dose.spo2_below: must be >= vitals_alert.spo2_below"),
+    (setter("vitals_alert", "heart_rate_above", value=105),
+     "discharge.heart_rate_at_most: must be <= vitals_alert.heart_rate_above"),
+    (setter("dose", "iv", "hard_max_mg_per_kg", value=0.7), "dose.iv.hard_max_mg_per_kg: must not be below the "
+                                                            "protocol maximum"),
+    (setter("dose", "im", "hard_max_mg_per_kg", value=2.0), "dose.im.hard_max_mg_per_kg: must be at most 1.5"),
+    (setter("dose", "intranasal", "hard_max_mg", value=56), "dose.intranasal.hard_max_mg: must not be below"),
+    (setter("dose", "intranasal", "hard_max_mg", value=112), "must be at most 84"),
+    (setter("dose", "intranasal", "mg", value=[56, 70]), "70 mg is not whole 28 mg devices"),
+    (setter("dose", "intranasal", "first_dose_mg_at_most", value=84), "first_dose_mg_at_most"),
+    (setter("dose", "intranasal", "first_dose_mg_at_most_65_and_over", value=56), "first_dose_mg_at_most_65"),
+    (setter("dose", "intranasal", "step_mg_at_most", value=56), "step_mg_at_most"),
+    (setter("dose", "intranasal", "device_mg", value=14), "device_mg"),
+    (setter("dose", "iv", "mg_per_kg", value=[0.75, 0.1]), "dose.iv.mg_per_kg"),
+    (setter("monitoring", "peak_reading_minutes", value=[50, 70]), "must include 40 minutes"),
+    (setter("clinic_time_zone", value="Europe/Atlantis"), "clinic_time_zone"),
+    (setter("planned_sessions", "default", value=9), "planned_sessions.default"),
+    (setter("integration", "opens_after_hours", value=80), "integration.due_within_hours"),
+    (setter("adverse_event_codes", value=["Nausea"]), "adverse_event_codes"),
 ])
-def test_dose_ranges_are_coherent_and_within_the_label(tmp_path, change, expected):
+def test_contradictions_and_labels_are_refused(tmp_path, change, expected):
     assert expected in refused(tmp_path, change)
 
 
-def test_planned_sessions_and_the_integration_window_are_coherent(tmp_path):
-    assert "planned_sessions.default" in refused(tmp_path, lambda r: r["planned_sessions"].update(default=9))
-    assert "integration.due_within_hours" in refused(
-        tmp_path, lambda r: r["integration"].update(opens_after_hours=80))
-
-
 def test_an_unknown_or_missing_field_is_refused_by_name(tmp_path):
-    assert "vitals_alert.spo2_under" in refused(tmp_path, lambda r: r["vitals_alert"].update(spo2_under=90))
-    assert "minimum_monitoring_minutes" in refused(tmp_path, lambda r: r.pop("minimum_monitoring_minutes"))
+    assert "vitals_alert.spo2_under" in refused(tmp_path, setter("vitals_alert", "spo2_under", value=90))
+    assert "charting_window_hours" in refused(tmp_path, lambda r: r.pop("charting_window_hours"))

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from clinicflow.localinfra import local_infrastructure
+from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES
 from clinicflow.localinfra.ports import free_port, port_is_free
 
 SERVICES = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004}
@@ -128,7 +129,9 @@ def run(with_services: bool) -> None:
                 # A throwaway key for this run's throwaway database; real deployments bring their own.
                 "INTAKE_ENCRYPTION_KEYS": os.environ.get("INTAKE_ENCRYPTION_KEYS")
                 or f"local1:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}",
+                "SESSIONS_RULES_FILE": os.environ.get("SESSIONS_RULES_FILE") or str(DEMO_SESSIONS_RULES),
             }
+            print(f"sessions rules: {env['SESSIONS_RULES_FILE']}", flush=True)
             _write_env_file(env)
             _create_topics(infra.kafka.bootstrap_servers)
             processes: dict[str, subprocess.Popen] = {}

@@ -28,6 +28,7 @@ from clinicflow.localinfra.pathway import (
     CLINICIAN,
     Clinic,
     dose_and_breach,
+    release_safety_hold,
     start_course,
     submit_enquiry,
     walk_pathway,
@@ -132,6 +133,7 @@ async def bench_pathways(clinic: Clinic, bus: Bus, count: int) -> dict:
                             json={"instrument": "phq9", "context": "pre_session", "answers": [1] * 9})
         flag = await _event_id(bus, "screening.risk.flagged", pathway)
         item9.append(await bus.wait((flag, "chat"), "sent") - posted)
+        await release_safety_hold(clinic, pathway)  # the flag holds the course until a doctor reviews risk
         posted = await dose_and_breach(clinic, course_id)
         alert = await _event_id(bus, "session.vitals.alerted", pathway)
         breaches.append(await bus.wait((alert, "chat"), "sent") - posted)

@@ -2,7 +2,9 @@
 
 Each step first reads the state it is about to change (or sends an idempotency key), so a walk survives services
 being killed and restarted mid-request without doing anything twice: the demo, the end-to-end fault tests and the
-benchmark all use it. Dosing sessions are charted up to two hours back, as a nurse charting after the fact would.
+benchmark all use it. A course's sessions took place three days apart, ending about two hours ago, and are charted
+after the fact in clinical order, each step by the member of staff whose act it is; that needs the demo rule file's
+30-day charting window (``DEMO_SESSIONS_RULES``, which says so in its first lines).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,10 +24,17 @@ import httpx
 from clinicflow.shared.auth import mint_token
 
 PORTS = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004}
+DEMO_SESSIONS_RULES = Path(__file__).with_name("demo-sessions-rules.json")
+DAYS_BETWEEN_SESSIONS = 3
+MAX_ROUNDS_PER_SESSION = 30  # each round takes one step; a session has eight
 PHQ9_BASELINE = [2, 2, 3, 2, 2, 2, 2, 3, 0]  # 18: moderately severe; item 9 not endorsed
 GAD7_BASELINE = [2, 2, 2, 1, 1, 2, 1]  # 11: moderate
 FOLLOW_UP_PHQ9 = [14, 11, 8, 6, 4, 3, 3, 3]
 CALM = {"systolic": 128, "diastolic": 82, "heart_rate": 74, "spo2": 98}
+PRE_DOSE = {**CALM, "respiratory_rate": 14, "weight_kg": 74.0, "escort_confirmed": True,
+            "interacting_medicines_since_last": False, "alcohol_or_drugs_last_24h": False,
+            "fasted_as_instructed": True, "pregnancy_excluded": True}
+IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40}
 CHECKLIST = dict.fromkeys(("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
                            "instructions_given", "next_session_booked", "integration_booked"), True)
 CONTACT, CLINICIAN, DOCTOR = ("contact_centre", "cc-1"), ("clinician", "cl-1"), ("doctor", "dr-1")
@@ -114,8 +124,10 @@ async def walk_pathway(clinic: Clinic, walk: Walk = Walk(), *, on_enquiry: Calla
     """Enquiry → call-backs → booking → screening → sign-off → the course's sessions, each with integration and a
     follow-up PHQ-9; returns the pathway id once the course is completed."""
     pathway, course_id = await start_course(clinic, walk, on_enquiry=on_enquiry)
+    first_dose = datetime.now(UTC) - timedelta(days=DAYS_BETWEEN_SESSIONS * (walk.sessions - 1), hours=2, minutes=10)
     for number in range(1, walk.sessions + 1):
-        await _dosing_session(clinic, course_id, pathway, number)
+        dosed_at = first_dose + timedelta(days=DAYS_BETWEEN_SESSIONS * (number - 1))
+        await _dosing_session(clinic, course_id, pathway, number, dosed_at)
     await clinic.until(lambda: _completed(clinic, pathway), what="the course to complete")
     return pathway
 
@@ -166,52 +178,88 @@ async def _recorded(clinic: Clinic, pathway: uuid.UUID, history: dict) -> bool:
     return response.status_code == 200 or "signed off" in response.text
 
 
-async def _dosing_session(clinic: Clinic, course_id: str, pathway: uuid.UUID, number: int) -> None:
-    session = await _current_session(clinic, pathway, number)
-    if session is None:
-        session = await clinic.expect(201, "sessions", "POST", f"/courses/{course_id}/sessions", who=NURSE,
-                                      json={"scheduled_at": datetime.now(UTC).isoformat()})
+async def _dosing_session(clinic: Clinic, course_id: str, pathway: uuid.UUID, number: int, dosed_at: datetime
+                          ) -> None:
+    """One session charted after the fact: checked 20 minutes before the dose, readings at 40 and 120 minutes,
+    discharged at 125. Each round reads the session and takes its next step; a step whose answer was lost is seen
+    done on the next read (409 for a step already taken)."""
+    at = lambda minutes: (dosed_at + timedelta(minutes=minutes)).isoformat()  # noqa: E731
+    for _ in range(MAX_ROUNDS_PER_SESSION):
+        session = await _current_session(clinic, pathway, number)
+        if session is not None and session["status"] == "discharged":
+            await _follow_up(clinic, pathway, number, session["session_id"])
+            return
+        if session is None:
+            await clinic.expect((201, 409), "sessions", "POST", f"/courses/{course_id}/sessions", who=NURSE,
+                                json={"scheduled_at": at(-60)})
+            continue
+        sid, status = session["session_id"], session["status"]
+        if status == "scheduled":
+            step = ("pre-dose-check", NURSE, {**PRE_DOSE, "measured_at": at(-20)})
+        elif status == "ready" and session["dose"] is None:
+            step = ("dose-order", DOCTOR, IV)
+        elif status == "ready":
+            step = ("dose", NURSE, {"given_at": at(0)})
+        elif session["witnessed"] is None:
+            step = ("dose/witness", DOCTOR, None)
+        else:
+            await _chart_readings_and_discharge(clinic, session, at)
+            continue
+        path, who, body = step
+        await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/{path}", who=who, json=body)
+    raise RuntimeError(f"session {number} of pathway {pathway} did not reach discharge")
+
+
+async def _chart_readings_and_discharge(clinic: Clinic, session: dict, at: Callable[[int], str]) -> None:
     sid = session["session_id"]
-    if session["status"] == "scheduled":
-        await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/pre-dose-check", who=NURSE, json={
-            **CALM, "weight_kg": 74.0, "escort_confirmed": True, "interacting_medicines_since_last": False})
-        session["status"] = "ready"
-    if session["status"] == "ready":
-        dosed = datetime.now(UTC) - timedelta(minutes=125)
-        await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/dose", who=DOCTOR, json={
-            "route": "iv", "dose_mg_per_kg": 0.5, "given_at": dosed.isoformat()})
-        session["status"] = "dosed"
-    if session["status"] == "dosed":
-        dosed_at = datetime.fromisoformat((await _session(clinic, pathway, sid))["dosed_at"])
-        for minutes, moaas in ((40, 4), (120, 5)):
-            await clinic.expect((201, 409), "sessions", "POST", f"/sessions/{sid}/vitals", who=NURSE, json={
+    charted = {datetime.fromisoformat(v["measured_at"]) for v in session["vitals"] if v["phase"] == "in_session"}
+    for minutes, moaas in ((40, 4), (120, 5)):
+        if datetime.fromisoformat(at(minutes)) not in charted:
+            await clinic.expect(201, "sessions", "POST", f"/sessions/{sid}/vitals", who=NURSE, json={
                 **CALM, "moaas": moaas, "cadss": [1, 1, 1, 0, 0, 0] if moaas < 5 else [0] * 6,
-                "measured_at": (dosed_at + timedelta(minutes=minutes)).isoformat()})
-        await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/discharge", who=CLINICIAN,
-                            json={"checklist": CHECKLIST})
+                "measured_at": at(minutes)})
+    await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/discharge", who=CLINICIAN,
+                        json={"checklist": CHECKLIST, "discharged_at": at(125)})
+
+
+async def _follow_up(clinic: Clinic, pathway: uuid.UUID, number: int, session_id: str) -> None:
+    """The PHQ-9 after the session, then the integration session."""
     await clinic.expect(201, "screening", "POST", f"/pathways/{pathway}/measures", who=CLINICIAN,
                         headers={"Idempotency-Key": f"follow-up-{number}"},
                         json={"instrument": "phq9", "context": "follow_up",
                               "answers": answers_totalling(FOLLOW_UP_PHQ9[number - 1])})
     # The follow-up reaches the course through Kafka; let it land before the integration closes the session.
     await clinic.until(lambda: _phq9_seen(clinic, pathway, FOLLOW_UP_PHQ9[number - 1]), what="course progress")
-    integration = await clinic.until(lambda: _integration(clinic, pathway, sid), what="the integration session")
+    integration = await clinic.until(lambda: _integration(clinic, pathway, session_id),
+                                     what="the integration session")
     await clinic.expect((200, 409), "sessions", "POST", f"/integrations/{integration}/complete", who=THERAPIST)
 
 
 async def dose_and_breach(clinic: Clinic, course_id: str) -> float:
-    """A dosing session whose in-session reading breaches the SpO2 threshold; when (monotonic) it was posted."""
+    """A dosing session happening now whose in-session reading breaches the SpO2 limit; when (monotonic) the reading
+    was posted."""
+    now = datetime.now(UTC)
     session = await clinic.expect(201, "sessions", "POST", f"/courses/{course_id}/sessions", who=NURSE,
-                                  json={"scheduled_at": datetime.now(UTC).isoformat()})
+                                  json={"scheduled_at": now.isoformat()})
     sid = session["session_id"]
-    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/pre-dose-check", who=NURSE, json={
-        **CALM, "weight_kg": 74.0, "escort_confirmed": True, "interacting_medicines_since_last": False})
-    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/dose", who=DOCTOR,
-                        json={"route": "iv", "dose_mg_per_kg": 0.5})
+    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/pre-dose-check", who=NURSE, json=PRE_DOSE)
+    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/dose-order", who=DOCTOR, json=IV)
+    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/dose", who=NURSE, json={})
     posted = time.monotonic()
     await clinic.expect(201, "sessions", "POST", f"/sessions/{sid}/vitals", who=NURSE,
                         json={**CALM, "spo2": 89, "moaas": 4})
     return posted
+
+
+async def release_safety_hold(clinic: Clinic, pathway: uuid.UUID) -> None:
+    """A doctor's risk review finds low risk; waits until sessions has released the course's hold."""
+    await clinic.expect(200, "screening", "POST", f"/pathways/{pathway}/risk-review", who=DOCTOR,
+                        json={"risk_level": "low"})
+    await clinic.until(lambda: _not_held(clinic, pathway), what="the safety hold to be released")
+
+
+async def _not_held(clinic: Clinic, pathway: uuid.UUID) -> bool:
+    return (await _course(clinic, pathway))["safety_hold"] is None
 
 
 def answers_totalling(total: int) -> list[int]:
@@ -235,10 +283,6 @@ async def _current_session(clinic: Clinic, pathway: uuid.UUID, number: int) -> d
     """The session this step works on: the course's number-th one, if it was already scheduled."""
     sessions = (await _course(clinic, pathway))["sessions"]
     return sessions[number - 1] if len(sessions) >= number else None
-
-
-async def _session(clinic: Clinic, pathway: uuid.UUID, session_id: str) -> dict:
-    return next(s for s in (await _course(clinic, pathway))["sessions"] if s["session_id"] == session_id)
 
 
 async def _phq9_seen(clinic: Clinic, pathway: uuid.UUID, total: int) -> bool:

@@ -41,9 +41,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                                "In-session readings breached: {breached}. Attend the client now and acknowledge."),
     "session.deferred": ("Dosing session deferred",
                          "A dosing session was deferred ({reason_codes}). Review and re-plan."),
-    "session.logged": ("Adverse event in a dosing session",
-                       "Dosing session {session_number} ended with adverse events: {adverse_event_codes}. "
+    "session.logged": ("Dosing session needs review",
+                       "Dosing session {session_number} ended: {outcome}; adverse events: {adverse_event_codes}. "
                        "A doctor reviews them before the next dose."),
+    "session.overridden": ("Safety rule overridden",
+                           "A doctor overrode {rule} at the {step} step (rules {rule_set_version}). "
+                           "The reason is in the session record."),
     "integration.due": ("Integration session due",
                         "An integration session is due by {due_by}. Please arrange it."),
     "integration.overdue": ("Integration session overdue",

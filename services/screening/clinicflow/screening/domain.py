@@ -66,9 +66,10 @@ class ScreeningCase:
         return replace(self, risk_review_required=True)
 
     def review_risk(self, level: str) -> ScreeningCase:
-        """A doctor recorded the risk review asked for by a safety flag, and what it found."""
+        """A doctor recorded the risk review asked for by a safety flag, and what it found; a review that found high
+        risk may be followed by another (that is how a doctor releases a course held for high risk)."""
         self.require_not_closed()
-        if not self.risk_review_required:
+        if not self.risk_review_required and self.risk_level != "high":
             raise IllegalMove("no safety flag is waiting for a risk review")
         return replace(self, risk_review_required=False, risk_level=level)
 

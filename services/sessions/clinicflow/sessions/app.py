@@ -26,6 +26,7 @@ def create_app(settings: SessionsSettings, *, clock: Clock = utc_now) -> FastAPI
         migrations=migrations(),
         routers=[build_router(rules)],
         handlers=build_handlers(rules, clock),
+        urgent_events=frozenset({"screening.risk.flagged"}),  # a hold must beat the next dose
         background=[integration_scheduler(rules, poll_seconds=settings.scheduler_poll_seconds)],
         description="Treatment courses, monitored dosing sessions, integration scheduling and progress.",
     )

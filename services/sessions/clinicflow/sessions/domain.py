@@ -1,8 +1,10 @@
-"""A treatment course, its dosing sessions and the integration therapy after each (docs/clinical-rules.md §1 steps 5–7, §4–5).
-Pure: no I/O; the clock is passed in.
+"""A treatment course, its dosing sessions and the integration therapy after each (docs/clinical-rules.md §1 steps
+5–7, §4–5). Pure: no I/O; the clock is passed in.
 
-A dosing session: scheduled → ready (pre-dose check passed) or deferred → dosed → discharged. A course completes
-when its planned sessions are logged and each one's integration is done.
+A dosing session: scheduled → ready (pre-dose check passed, or every deferral reason overridden by a doctor) or
+deferred (checked again, or overridden) → dose ordered → dosed → witnessed → discharged; or cancelled before the
+dose, abandoned after it, transferred to hospital. Every clinical act records who did it, when it happened and when
+it was entered; acts are charted in clinical order within the charting window, never in the future.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from clinicflow.sessions.monitoring import Dose, PreDoseCheck, Vitals, breached_thresholds
+from clinicflow.sessions.dosing import Dose
+from clinicflow.sessions.monitoring import (
+    DISCHARGE_OVERRIDABLE,
+    NOT_OVERRIDABLE,
+    PreDoseCheck,
+    Vitals,
+    outside_discharge_ranges,
+)
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.shared.errors import IllegalMove, InvalidField
 
-# docs/clinical-rules.md §4: vitals at least before dosing, ~40 min after (BP peaks then) and before discharge.
-PEAK_WINDOW = (timedelta(minutes=30), timedelta(minutes=60))
-PRE_DISCHARGE_WINDOW = timedelta(minutes=30)
-CHARTING_WINDOW = timedelta(hours=12)  # doses and vitals may be charted after the fact, within a shift
 RESPONSE_DROP = 0.5  # docs/clinical-rules.md §2: response = PHQ-9 reduced by ≥ 50 % from baseline
 REMISSION_BELOW = 5  # remission = PHQ-9 < 5
 MEANINGFUL_BASELINE = 10  # only meaningful when baseline ≥ 10
@@ -33,6 +38,16 @@ class SessionStatus(StrEnum):
     DEFERRED = "deferred"
     DOSED = "dosed"
     DISCHARGED = "discharged"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+    TRANSFERRED = "transferred_to_hospital"
+
+
+BEFORE_DOSE = frozenset({SessionStatus.SCHEDULED, SessionStatus.READY, SessionStatus.DEFERRED})
+ENDED = frozenset({SessionStatus.DISCHARGED, SessionStatus.CANCELLED, SessionStatus.ABANDONED,
+                   SessionStatus.TRANSFERRED})
+AFTER_DOSE = frozenset({SessionStatus.DOSED, SessionStatus.DISCHARGED, SessionStatus.ABANDONED,
+                        SessionStatus.TRANSFERRED})
 
 
 @dataclass(frozen=True)
@@ -63,7 +78,7 @@ class Course:
 
     id: uuid.UUID
     pathway_id: uuid.UUID
-    status: str  # active | completed
+    status: str  # active | completed | withdrawn
     planned_sessions: int
     indications: tuple[str, ...]
     age_band: str | None
@@ -71,14 +86,15 @@ class Course:
     latest_phq9: int | None
     started_at: datetime
     completed_at: datetime | None = None
+    withdrawn_reason: str | None = None
 
     def require_active(self) -> None:
-        """Sessions are scheduled only on an active course."""
+        """Sessions are scheduled and checked only on an active course."""
         if self.status != "active":
-            raise IllegalMove("the course is completed")
+            raise IllegalMove(f"the course is {self.status}")
 
     def check_room_for_session(self, sessions_going_ahead: int) -> None:
-        """No more sessions than planned (deferred ones do not count)."""
+        """No more sessions than planned (deferred and cancelled ones do not count)."""
         self.require_active()
         if sessions_going_ahead >= self.planned_sessions:
             raise IllegalMove(f"the course's {self.planned_sessions} planned sessions are already scheduled")
@@ -88,6 +104,32 @@ class Course:
         if self.status == "active" and logged_sessions >= self.planned_sessions and open_integrations == 0:
             return replace(self, status="completed", completed_at=now)
         return self
+
+    def withdraw(self, reason: str, *, now: datetime) -> Course:
+        """The enquiry was closed or erased: the course ends (a completed course stays completed)."""
+        if self.status != "active":
+            return self
+        return replace(self, status="withdrawn", completed_at=now, withdrawn_reason=reason)
+
+
+@dataclass(frozen=True)
+class Act:
+    """A clinical act: the member of staff who did it, when it happened, and when it was entered."""
+
+    by: str
+    at: datetime
+    entered_at: datetime
+
+
+@dataclass(frozen=True)
+class Override:
+    """A doctor's decision to go ahead despite a rule, with their reason (None once erased)."""
+
+    step: str  # pre_dose | dose | discharge
+    rule: str  # the deferral reason or criterion overridden
+    by: str
+    reason: str | None
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -109,10 +151,21 @@ class DischargeChecklist:
 
 @dataclass(frozen=True)
 class VitalsReading:
-    """Vitals with when they were taken."""
+    """Vitals with when they were taken, who charted them and when."""
 
     vitals: Vitals
     measured_at: datetime
+    charted_by: str | None = None
+    entered_at: datetime | None = None
+
+
+def check_charted_time(field: str, at: datetime, *, now: datetime, rules: SessionRules) -> None:
+    """A clinical time is never in the future, nor older than the charting window (late entries are fine)."""
+    if at > now:
+        raise InvalidField(field, "future_time", "a clinical step cannot be charted in the future")
+    if now - at > timedelta(hours=rules.charting_window_hours):
+        raise InvalidField(field, "too_old", f"charting more than {rules.charting_window_hours:g} hours after the "
+                                             "fact is not allowed here: record it in the clinical notes")
 
 
 @dataclass(frozen=True)
@@ -125,84 +178,202 @@ class DosingSession:
     status: SessionStatus
     scheduled_at: datetime
     weight_kg: float | None = None
+    checked: Act | None = None
     deferral_reasons: tuple[str, ...] = ()
-    pre_dose_override_reason: str | None = None
+    overrides: tuple[Override, ...] = ()
     dose: Dose | None = None
-    dosed_at: datetime | None = None
-    discharged_at: datetime | None = None
-    discharged_by: str | None = None
+    ordered: Act | None = None
+    given: Act | None = None
+    witnessed: Act | None = None
+    discharged: Act | None = None
+    ended: Act | None = None  # cancelled, abandoned or transferred: by whom, when
+    ended_reason: str | None = None
     session_number: int | None = None
     adverse_event_codes: tuple[str, ...] = ()
+    adverse_events_reviewed: Act | None = None
     rule_set_version: str | None = None
 
-    def _require(self, *allowed: SessionStatus, action: str) -> None:
-        if self.status not in allowed:
-            raise IllegalMove(f"cannot {action}: the session is {self.status.value}")
+    @property
+    def dosed_at(self) -> datetime | None:
+        """When the dose was given."""
+        return self.given.at if self.given else None
 
-    def check_before_dosing(
-        self, check: PreDoseCheck, reasons: list[str], *, override_reason: str | None, by_doctor: bool, rules: SessionRules
-    ) -> DosingSession:
-        """Pass the pre-dose check, or defer with reasons unless a doctor overrides with a written reason."""
-        self._require(SessionStatus.SCHEDULED, action="record a pre-dose check")
-        if override_reason and not by_doctor:
-            raise IllegalMove("only the supervising doctor can override a deferral")
-        go_ahead = not reasons or bool(override_reason)
+    @property
+    def discharged_at(self) -> datetime | None:
+        """When the client went home."""
+        return self.discharged.at if self.discharged else None
+
+    @property
+    def unreviewed_adverse_event(self) -> bool:
+        """An adverse event no doctor has reviewed yet: it blocks the course's next dose."""
+        return bool(self.adverse_event_codes) and self.adverse_events_reviewed is None
+
+    def _require(self, allowed: frozenset[SessionStatus] | set[SessionStatus], *, action: str) -> None:
+        if self.status not in allowed:
+            raise IllegalMove(f"cannot {action}: the session is {self.status.value.replace('_', ' ')}")
+
+    def check_before_dosing(self, check: PreDoseCheck, reasons: list[str], *, act: Act, rules: SessionRules
+                            ) -> DosingSession:
+        """Record a pre-dose check (again, after a deferral or when one went stale): ready, or deferred."""
+        self._require(BEFORE_DOSE, action="record a pre-dose check")
+        check_charted_time("measured_at", act.at, now=act.entered_at, rules=rules)
+        if act.at.astimezone(rules.zone).date() < self.scheduled_at.astimezone(rules.zone).date():
+            raise InvalidField("measured_at", "before_scheduled_day", "a pre-dose check cannot precede the "
+                                                                     "session's scheduled day")
         return replace(
-            self, status=SessionStatus.READY if go_ahead else SessionStatus.DEFERRED, weight_kg=check.weight_kg,
-            deferral_reasons=tuple(reasons), pre_dose_override_reason=override_reason if reasons else None,
+            self, status=SessionStatus.DEFERRED if reasons else SessionStatus.READY, weight_kg=check.weight_kg,
+            checked=act, deferral_reasons=tuple(reasons), overrides=(), dose=None, ordered=None,
             rule_set_version=rules.version,
         )
 
-    def give(self, dose: Dose, *, at: datetime, now: datetime) -> DosingSession:
-        """Record the dose given at ``at`` (charted time: not in the future)."""
-        self._require(SessionStatus.READY, action="record a dose")
-        _check_charted_time("given_at", at, now)
-        return replace(self, status=SessionStatus.DOSED, dose=dose, dosed_at=at)
+    def override_deferral(self, rule: str, *, by: str, reason: str, now: datetime) -> tuple[DosingSession, Override]:
+        """A doctor goes ahead despite one deferral reason; ready once every reason is overridden."""
+        self._require({SessionStatus.DEFERRED}, action="override a deferral")
+        if rule not in self.deferral_reasons:
+            raise InvalidField("rule", "not_a_deferral_reason", f"{rule!r} is not a reason this session was deferred")
+        if rule in NOT_OVERRIDABLE:
+            raise IllegalMove(f"{rule.replace('_', ' ')} cannot be overridden: it is released by a doctor's review")
+        if any(o.step == "pre_dose" and o.rule == rule for o in self.overrides):
+            raise IllegalMove(f"{rule!r} was already overridden")
+        override = Override("pre_dose", rule, by, reason, now)
+        overrides = (*self.overrides, override)
+        remaining = set(self.deferral_reasons) - {o.rule for o in overrides if o.step == "pre_dose"}
+        return replace(self, overrides=overrides,
+                       status=SessionStatus.DEFERRED if remaining else SessionStatus.READY), override
 
-    def check_vitals_allowed(self, measured_at: datetime, now: datetime) -> None:
-        """Readings belong to a session between its pre-dose check and discharge."""
-        self._require(SessionStatus.READY, SessionStatus.DOSED, action="record vitals")
-        _check_charted_time("measured_at", measured_at, now)
+    def order_dose(self, dose: Dose, *, act: Act) -> DosingSession:
+        """The supervising doctor orders the dose, once the pre-dose check has passed."""
+        self._require({SessionStatus.READY}, action="order a dose")
+        return replace(self, dose=dose, ordered=act)
 
-    def discharge(
-        self, checklist: DischargeChecklist, *, readings: list[VitalsReading], clinician_id: str,
-        session_number: int, adverse_event_codes: tuple[str, ...], rules: SessionRules, now: datetime,
-    ) -> DosingSession:
-        """Discharge after the monitoring minimum, with vitals back in range and the checklist complete."""
-        self._require(SessionStatus.DOSED, action="discharge")
-        monitored = now - self.dosed_at
-        minimum = timedelta(minutes=rules.minimum_monitoring_minutes)
-        if monitored < minimum:
-            raise IllegalMove(f"cannot discharge: {int(monitored.total_seconds() // 60)} of "
-                              f"{rules.minimum_monitoring_minutes} minutes of monitoring since dosing")
-        _check_discharge_vitals(self.dosed_at, readings, rules, now)
-        unticked = checklist.unticked()
+    def give(self, *, act: Act, rules: SessionRules) -> DosingSession:
+        """The dose was given at ``act.at``: after its check, within the check's validity, charted in order."""
+        self._require({SessionStatus.READY}, action="record a dose")
+        if self.ordered is None:
+            raise IllegalMove("cannot record a dose: no dose has been ordered for this session")
+        check_charted_time("given_at", act.at, now=act.entered_at, rules=rules)
+        if act.at < self.checked.at:
+            raise InvalidField("given_at", "before_pre_dose_check", "a dose cannot precede its pre-dose check")
+        if act.at - self.checked.at > timedelta(minutes=rules.pre_dose.dose_within_minutes):
+            raise IllegalMove(f"cannot record a dose more than {rules.pre_dose.dose_within_minutes} minutes after "
+                              "its pre-dose check: check again")
+        return replace(self, status=SessionStatus.DOSED, given=act)
+
+    def witness(self, *, act: Act) -> DosingSession:
+        """A second member of staff confirms the dose they saw given (a controlled drug, §8)."""
+        self._require({SessionStatus.DOSED}, action="witness the dose")
+        if self.witnessed is not None:
+            raise IllegalMove(f"the dose was already witnessed by {self.witnessed.by}")
+        if act.by == self.given.by:
+            raise IllegalMove("the witness must be a second member of staff, not the person who gave the dose")
+        return replace(self, witnessed=act)
+
+    def check_reading_time(self, measured_at: datetime, *, now: datetime, rules: SessionRules) -> None:
+        """Readings belong between the pre-dose check and the end of the session, after the dose once given."""
+        self._require({SessionStatus.READY, SessionStatus.DOSED}, action="record vitals")
+        check_charted_time("measured_at", measured_at, now=now, rules=rules)
+        after, what = (self.dosed_at, "the dose") if self.given else (self.checked.at, "the pre-dose check")
+        if measured_at < after:
+            raise InvalidField("measured_at", "out_of_order", f"a reading cannot precede {what}")
+
+    def discharge(self, request: DischargeRequest, *, readings: list[VitalsReading], session_number: int,
+                  rules: SessionRules) -> tuple[DosingSession, list[Override]]:
+        """Discharge: monitored long enough, the dose witnessed, the last reading in the discharge ranges (or a
+        doctor's override where a client's own baseline sits outside them), the checklist complete."""
+        self._require({SessionStatus.DOSED}, action="discharge")
+        act = request.act
+        check_charted_time("discharged_at", act.at, now=act.entered_at, rules=rules)
+        if self.witnessed is None:
+            raise IllegalMove("cannot discharge: no second member of staff has witnessed the dose")
+        monitored = act.at - self.dosed_at
+        if monitored < timedelta(minutes=rules.monitoring.minimum_minutes):
+            raise IllegalMove(f"cannot discharge: {max(0, int(monitored.total_seconds() // 60))} of "
+                              f"{rules.monitoring.minimum_minutes} minutes of monitoring since the dose")
+        last = _last_reading_for_discharge(self.dosed_at, act.at, readings, rules)
+        overrides = _discharge_overrides(outside_discharge_ranges(last.vitals, rules), request, act)
+        unticked = request.checklist.unticked()
         if unticked:
             raise InvalidField(f"checklist.{unticked[0]}", "not_confirmed",
                                f"the discharge checklist is incomplete: {', '.join(unticked)}")
-        return replace(
-            self, status=SessionStatus.DISCHARGED, discharged_at=now, discharged_by=clinician_id,
-            session_number=session_number, adverse_event_codes=adverse_event_codes,
-        )
+        discharged = replace(self, status=SessionStatus.DISCHARGED, discharged=act, session_number=session_number,
+                             overrides=(*self.overrides, *overrides))
+        return discharged._with_adverse_events(request.adverse_event_codes), overrides
+
+    def cancel(self, reason: str, *, act: Act) -> DosingSession:
+        """The session will not happen (before any dose)."""
+        self._require(BEFORE_DOSE, action="cancel")
+        return replace(self, status=SessionStatus.CANCELLED, ended=act, ended_reason=reason)
+
+    def end_early(self, status: SessionStatus, reason: str, *, act: Act, adverse_event_codes: tuple[str, ...],
+                  rules: SessionRules) -> DosingSession:
+        """Abandoned after the dose, or transferred to hospital (from a passed check on)."""
+        allowed = {SessionStatus.DOSED} if status is SessionStatus.ABANDONED else {SessionStatus.READY,
+                                                                                   SessionStatus.DOSED}
+        self._require(allowed, action=f"record the session as {status.value.replace('_', ' ')}")
+        check_charted_time("at", act.at, now=act.entered_at, rules=rules)
+        if act.at < (self.dosed_at or self.checked.at):
+            raise InvalidField("at", "out_of_order", "the session cannot end before it began")
+        ended = replace(self, status=status, ended=act, ended_reason=reason)
+        return ended._with_adverse_events(adverse_event_codes)
+
+    def add_adverse_events(self, codes: tuple[str, ...]) -> DosingSession:
+        """Adverse events noticed during or after the session; new ones need a doctor's review."""
+        self._require(AFTER_DOSE, action="record adverse events")
+        return self._with_adverse_events(codes)
+
+    def _with_adverse_events(self, codes: tuple[str, ...]) -> DosingSession:
+        merged = tuple(dict.fromkeys((*self.adverse_event_codes, *codes)))
+        if merged == self.adverse_event_codes:
+            return self
+        return replace(self, adverse_event_codes=merged, adverse_events_reviewed=None)
+
+    def review_adverse_events(self, *, act: Act) -> DosingSession:
+        """A doctor reviewed this session's adverse events: the next dose may go ahead (after a new check)."""
+        if not self.unreviewed_adverse_event:
+            raise IllegalMove("no adverse event of this session is waiting for a review")
+        return replace(self, adverse_events_reviewed=act)
 
 
-def _check_charted_time(field: str, at: datetime, now: datetime) -> None:
-    if at > now:
-        raise InvalidField(field, "future_time", "a reading or dose cannot be charted in the future")
-    if now - at > CHARTING_WINDOW:
-        raise InvalidField(field, "too_old", "charting more than 12 hours after the fact needs a clinical note")
+@dataclass(frozen=True)
+class DischargeRequest:
+    """A discharge as charted: who, when, the checklist, adverse events, and any doctor's overrides."""
+
+    act: Act
+    checklist: DischargeChecklist
+    adverse_event_codes: tuple[str, ...] = ()
+    overrides: tuple[tuple[str, str], ...] = ()  # (criterion, reason)
+    by_doctor: bool = False
 
 
-def _check_discharge_vitals(dosed_at: datetime, readings: list[VitalsReading], rules: SessionRules,
-                            now: datetime) -> None:
-    after = sorted((r for r in readings if r.measured_at >= dosed_at), key=lambda r: r.measured_at)
-    if not any(PEAK_WINDOW[0] <= r.measured_at - dosed_at <= PEAK_WINDOW[1] for r in after):
-        raise IllegalMove("cannot discharge: no vitals were recorded 30–60 minutes after dosing (BP peak)")
-    if not after or now - after[-1].measured_at > PRE_DISCHARGE_WINDOW:
-        raise IllegalMove("cannot discharge: record pre-discharge vitals (within the last 30 minutes) first")
-    last = after[-1].vitals
-    if breached_thresholds(last, rules) or last.moaas != 5:
-        raise IllegalMove("cannot discharge: the last vitals are out of range or MOAA/S is not yet 5")
+def _last_reading_for_discharge(dosed_at: datetime, discharged_at: datetime, readings: list[VitalsReading],
+                                rules: SessionRules) -> VitalsReading:
+    after = sorted((r for r in readings if dosed_at <= r.measured_at <= discharged_at), key=lambda r: r.measured_at)
+    low, high = (timedelta(minutes=m) for m in rules.monitoring.peak_reading_minutes)
+    if not any(low <= r.measured_at - dosed_at <= high for r in after):
+        raise IllegalMove(f"cannot discharge: no vitals were recorded {rules.monitoring.peak_reading_minutes[0]}–"
+                          f"{rules.monitoring.peak_reading_minutes[1]} minutes after dosing (BP peak)")
+    within = timedelta(minutes=rules.discharge.last_reading_within_minutes)
+    if not after or discharged_at - after[-1].measured_at > within:
+        raise IllegalMove(f"cannot discharge: record vitals within the {rules.discharge.last_reading_within_minutes} "
+                          "minutes before discharge first")
+    return after[-1]
+
+
+def _discharge_overrides(outside: list[str], request: DischargeRequest, act: Act) -> list[Override]:
+    blocking = [code for code in outside if code not in DISCHARGE_OVERRIDABLE]
+    if blocking:
+        raise IllegalMove(f"cannot discharge: {', '.join(c.replace('_', ' ') for c in blocking)}")
+    given = dict(request.overrides)
+    for criterion in given:
+        if criterion not in outside:
+            raise InvalidField("overrides", "not_needed", f"{criterion!r} is not a criterion the last reading misses")
+    missing = [code for code in outside if code not in given]
+    if missing:
+        raise IllegalMove(f"cannot discharge: the last reading is outside the discharge ranges "
+                          f"({', '.join(c.replace('_', ' ') for c in missing)}); a doctor may override with a reason")
+    if given and not request.by_doctor:
+        raise IllegalMove("only a doctor can override a discharge criterion")
+    return [Override("discharge", code, act.by, given[code], act.entered_at) for code in outside]
 
 
 @dataclass(frozen=True)
@@ -217,9 +388,12 @@ class Integration:
     due_by: datetime
     completed_at: datetime | None = None
     completed_by: str | None = None
+    cancelled_at: datetime | None = None
 
     def complete(self, *, therapist_id: str, now: datetime) -> Integration:
         """The therapist recorded the integration session."""
+        if self.cancelled_at is not None:
+            raise IllegalMove("the integration session was cancelled (the course was withdrawn)")
         if self.completed_at is not None:
             raise IllegalMove("the integration session was already completed")
         return replace(self, completed_at=now, completed_by=therapist_id)
@@ -229,6 +403,6 @@ def integration_after(session: DosingSession, rules: SessionRules) -> Integratio
     """The integration session a discharge makes due (default within 72 hours: docs/clinical-rules.md §5)."""
     return Integration(
         id=uuid.uuid4(), session_id=session.id, course_id=session.course_id, pathway_id=session.pathway_id,
-        opens_at=session.discharged_at + timedelta(hours=rules.integration_opens_after_hours),
-        due_by=session.discharged_at + timedelta(hours=rules.integration_due_within_hours),
+        opens_at=session.discharged_at + timedelta(hours=rules.integration.opens_after_hours),
+        due_by=session.discharged_at + timedelta(hours=rules.integration.due_within_hours),
     )

@@ -1,5 +1,6 @@
 """FHIR export of one dosing session: Encounter, Procedure, MedicationAdministration and vital-sign Observations
-(docs/clinical-rules.md §7; LOINC: BP panel 85354-9, systolic 8480-6, diastolic 8462-4, HR 8867-4, SpO2 2708-6).
+(docs/clinical-rules.md §7; LOINC: BP panel 85354-9, systolic 8480-6, diastolic 8462-4, HR 8867-4, SpO2 2708-6,
+respiratory rate 9279-1). Who gave and who witnessed the dose are its performers.
 
 Validated with fhir.resources' R4B models, which match R4 for these resources. The subject is the opaque pathway id.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from fhir.resources.R4B.bundle import Bundle
 
-from clinicflow.sessions.domain import DosingSession, VitalsReading
+from clinicflow.sessions.domain import DosingSession, SessionStatus, VitalsReading
 
 LOINC = "http://loinc.org"
 VITAL_SIGNS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
@@ -22,7 +23,7 @@ def session_bundle(session: DosingSession, readings: list[VitalsReading]) -> dic
     subject = {"reference": f"Patient/{session.pathway_id}"}
     encounter_ref = {"reference": f"Encounter/{session.id}"}
     resources = [_encounter(session, subject)]
-    if session.dose is not None:
+    if session.given is not None:
         resources += [_procedure(session, subject, encounter_ref), _administration(session, subject, encounter_ref)]
     for n, reading in enumerate(readings):
         resources += _observations(session, n, reading, subject, encounter_ref)
@@ -35,11 +36,12 @@ def session_bundle(session: DosingSession, readings: list[VitalsReading]) -> dic
 
 def _encounter(session: DosingSession, subject: dict) -> dict:
     period = {"start": (session.dosed_at or session.scheduled_at).isoformat()}
-    if session.discharged_at:
-        period["end"] = session.discharged_at.isoformat()
+    left = session.discharged or session.ended
+    if left:
+        period["end"] = left.at.isoformat()
+    status = "cancelled" if session.status is SessionStatus.CANCELLED else "finished" if left else "in-progress"
     return {
-        "resourceType": "Encounter", "id": str(session.id),
-        "status": "finished" if session.discharged_at else "in-progress",
+        "resourceType": "Encounter", "id": str(session.id), "status": status,
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
         "subject": subject, "period": period,
     }
@@ -60,6 +62,8 @@ def _administration(session: DosingSession, subject: dict, encounter: dict) -> d
         "resourceType": "MedicationAdministration", "id": f"{session.id}-dose", "status": "completed",
         "medicationCodeableConcept": {"text": MEDICINES[dose.route]},
         "subject": subject, "context": encounter, "effectiveDateTime": session.dosed_at.isoformat(),
+        "performer": [{"actor": {"reference": f"Practitioner/{act.by}"}} for act in (session.given, session.witnessed)
+                      if act is not None],
         "dosage": {"route": {"text": ROUTES[dose.route]},
                    "dose": {"value": dose.mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}},
     }
@@ -85,4 +89,5 @@ def _observations(session: DosingSession, n: int, reading: VitalsReading, subjec
         ]),
         observation("hr", "8867-4", valueQuantity=quantity(v.heart_rate, "beats/minute", "/min")),
         observation("spo2", "2708-6", valueQuantity=quantity(v.spo2, "%", "%")),
-    ]
+    ] + ([observation("rr", "9279-1", valueQuantity=quantity(v.respiratory_rate, "breaths/minute", "/min"))]
+         if v.respiratory_rate is not None else [])

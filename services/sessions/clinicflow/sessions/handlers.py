@@ -1,10 +1,12 @@
-"""Sessions' Kafka subscribers: screening opens courses and follows progress; acknowledgements mark alerts."""
+"""Sessions' Kafka subscribers: screening opens courses, follows progress and holds a course for risk; a closed or
+erased enquiry withdraws it; acknowledgements mark alerts."""
 
 from __future__ import annotations
 
 from clinicflow.sessions import service
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
+from clinicflow.sessions.safety import RiskFinding
 from clinicflow.shared.consumer import Delivery, Handler
 from clinicflow.shared.runtime import Clock
 
@@ -25,8 +27,25 @@ def build_handlers(rules: SessionRules, clock: Clock) -> dict[str, Handler]:
     async def on_alert_acknowledged(delivery: Delivery) -> None:
         await service.acknowledge_alert(unit_of_work(delivery), delivery.payload)
 
+    async def on_risk_finding(delivery: Delivery) -> None:
+        # Screening's time, not arrival order: flags and reviews come on two topics (see safety.py).
+        level = getattr(delivery.payload, "risk_level", None)
+        finding = RiskFinding(at=delivery.envelope.time, level=level)
+        await service.note_risk_finding(unit_of_work(delivery), delivery.envelope.id, delivery.envelope.subject,
+                                        finding)
+
+    async def on_enquiry_ended(delivery: Delivery) -> None:
+        erased = delivery.envelope.type == "enquiry.erased"
+        reason = "erased" if erased else delivery.payload.reason
+        await service.end_course_for_enquiry(unit_of_work(delivery), delivery.envelope.subject, reason=reason,
+                                             erase=erased)
+
     return {
         "screening.completed": on_screening_completed,
         "screening.measure.recorded": on_measure_recorded,
+        "screening.risk.flagged": on_risk_finding,
+        "screening.risk.reviewed": on_risk_finding,
+        "enquiry.closed": on_enquiry_ended,
+        "enquiry.erased": on_enquiry_ended,
         "alert.acknowledged": on_alert_acknowledged,
     }

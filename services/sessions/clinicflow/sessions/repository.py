@@ -1,4 +1,5 @@
-"""Sessions' SQL: courses, dosing sessions, vitals, alerts and integrations, on the caller's transaction."""
+"""Sessions' SQL: courses, dosing sessions, vitals, overrides, alerts, risk findings and integrations, on the caller's
+transaction."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from datetime import datetime
 
 import asyncpg
 
-from clinicflow.sessions.domain import Course, DosingSession, Integration, SessionStatus, VitalsReading
-from clinicflow.sessions.monitoring import Dose, Vitals
+from clinicflow.sessions.domain import (
+    Act,
+    Course,
+    DosingSession,
+    Integration,
+    Override,
+    SessionStatus,
+    VitalsReading,
+)
+from clinicflow.sessions.dosing import Dose
+from clinicflow.sessions.monitoring import Vitals
+from clinicflow.sessions.safety import RiskFinding
 from clinicflow.shared.errors import NotFound
 
 _ADD_COURSE = """
@@ -18,41 +29,65 @@ ON CONFLICT (pathway_id) DO NOTHING RETURNING id"""
 _COURSE_BY_ID = "SELECT * FROM courses WHERE id = $1"
 _COURSE_BY_PATHWAY = "SELECT * FROM courses WHERE pathway_id = $1"
 _LOCK_COURSE = "SELECT * FROM courses WHERE id = $1 FOR UPDATE"
-_SAVE_COURSE = "UPDATE courses SET status = $2, latest_phq9 = $3, completed_at = $4 WHERE id = $1"
+_SAVE_COURSE = """
+UPDATE courses SET status = $2, latest_phq9 = $3, completed_at = $4, withdrawn_reason = $5 WHERE id = $1"""
 _ADD_SESSION = """
 INSERT INTO dosing_sessions (id, course_id, pathway_id, status, scheduled_at) VALUES ($1, $2, $3, $4, $5)"""
 _SESSION = "SELECT * FROM dosing_sessions WHERE id = $1"
 _LOCK_SESSION = "SELECT * FROM dosing_sessions WHERE id = $1 FOR UPDATE"
 _SESSIONS_OF_COURSE = "SELECT * FROM dosing_sessions WHERE course_id = $1 ORDER BY scheduled_at, id"
 _SAVE_SESSION = """
-UPDATE dosing_sessions SET status = $2, weight_kg = $3, deferral_reasons = $4, pre_dose_override_reason = $5,
-       route = $6, dose_mg = $7, dose_mg_per_kg = $8, dose_weight_kg = $9, dose_within_protocol = $10,
-       dose_override_reason = $11, dosed_at = $12, discharged_at = $13, discharged_by = $14, session_number = $15,
-       adverse_event_codes = $16, rule_set_version = $17
+UPDATE dosing_sessions SET status = $2, weight_kg = $3, deferral_reasons = $4,
+       checked_by = $5, check_measured_at = $6, check_entered_at = $7,
+       route = $8, dose_mg = $9, dose_mg_per_kg = $10, dose_weight_kg = $11, infusion_minutes = $12,
+       dose_within_protocol = $13, dose_override_reason = $14, ordered_by = $15, ordered_at = $16,
+       given_by = $17, dosed_at = $18, dose_entered_at = $19, witnessed_by = $20, witnessed_at = $21,
+       discharged_by = $22, discharged_at = $23, discharge_entered_at = $24,
+       ended_by = $25, ended_at = $26, ended_entered_at = $27, ended_reason = $28,
+       session_number = $29, adverse_event_codes = $30, adverse_reviewed_by = $31, adverse_reviewed_at = $32,
+       rule_set_version = $33
 WHERE id = $1"""
+_ADD_OVERRIDE = """
+INSERT INTO session_overrides (session_id, step, rule, overridden_by, reason, rule_set_version, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+_OVERRIDES_OF_COURSE = """
+SELECT o.* FROM session_overrides o JOIN dosing_sessions s ON s.id = o.session_id WHERE s.course_id = $1
+ORDER BY o.id"""
 _ADD_VITALS = """
-INSERT INTO vitals (session_id, phase, measured_at, systolic, diastolic, heart_rate, spo2, moaas, cadss, breached)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"""
+INSERT INTO vitals (session_id, phase, measured_at, systolic, diastolic, heart_rate, spo2, respiratory_rate, moaas,
+                    cadss, breached, charted_by, entered_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"""
 _VITALS = "SELECT * FROM vitals WHERE session_id = $1 ORDER BY measured_at, id"
 _ADD_ALERT = """
 INSERT INTO vitals_alerts (alert_id, session_id, breached, rule_set_version, raised_at) VALUES ($1, $2, $3, $4, $5)"""
 _ACKNOWLEDGE_ALERT = """
 UPDATE vitals_alerts SET acknowledged_by = $2, acknowledged_at = $3 WHERE alert_id = $1 AND acknowledged_at IS NULL"""
+_ADD_FINDING = """
+INSERT INTO risk_findings (event_id, pathway_id, level, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"""
+_FINDINGS = "SELECT level, at FROM risk_findings WHERE pathway_id = $1"
 _ADD_INTEGRATION = """
 INSERT INTO integrations (id, session_id, course_id, pathway_id, opens_at, due_by) VALUES ($1, $2, $3, $4, $5, $6)"""
 _INTEGRATION = "SELECT * FROM integrations WHERE id = $1"
 _LOCK_INTEGRATION = "SELECT * FROM integrations WHERE id = $1 FOR UPDATE"
 _INTEGRATIONS_OF_COURSE = "SELECT * FROM integrations WHERE course_id = $1 ORDER BY opens_at"
 _COMPLETE_INTEGRATION = "UPDATE integrations SET completed_at = $2, completed_by = $3 WHERE id = $1"
+_CANCEL_INTEGRATIONS = """
+UPDATE integrations SET cancelled_at = $2 WHERE course_id = $1 AND completed_at IS NULL AND cancelled_at IS NULL"""
 # Claimed rows stay locked until the claiming transaction commits, so two schedulers never fire the same row.
 _CLAIM_DUE = """
-SELECT * FROM integrations WHERE due_published_at IS NULL AND completed_at IS NULL AND opens_at <= $1
+SELECT * FROM integrations
+WHERE due_published_at IS NULL AND completed_at IS NULL AND cancelled_at IS NULL AND opens_at <= $1
 ORDER BY opens_at LIMIT $2 FOR UPDATE SKIP LOCKED"""
 _CLAIM_OVERDUE = """
-SELECT * FROM integrations WHERE overdue_published_at IS NULL AND completed_at IS NULL AND due_by <= $1
+SELECT * FROM integrations
+WHERE overdue_published_at IS NULL AND completed_at IS NULL AND cancelled_at IS NULL AND due_by <= $1
 ORDER BY due_by LIMIT $2 FOR UPDATE SKIP LOCKED"""
 _MARK_DUE_PUBLISHED = "UPDATE integrations SET due_published_at = $2 WHERE id = ANY($1::uuid[])"
 _MARK_OVERDUE_PUBLISHED = "UPDATE integrations SET overdue_published_at = $2 WHERE id = ANY($1::uuid[])"
+# Erasure keeps the coded history and removes what staff wrote in their own words.
+_ERASE_FREE_TEXT = """
+WITH sessions AS (UPDATE dosing_sessions SET dose_override_reason = NULL WHERE course_id = $1 RETURNING id)
+UPDATE session_overrides SET reason = NULL WHERE session_id IN (SELECT id FROM sessions)"""
 
 
 class SessionsRepository:
@@ -79,7 +114,8 @@ class SessionsRepository:
 
     async def save_course(self, *, course: Course) -> None:
         """Write a course's changed state."""
-        await self._conn.execute(_SAVE_COURSE, course.id, course.status, course.latest_phq9, course.completed_at)
+        c = course
+        await self._conn.execute(_SAVE_COURSE, c.id, c.status, c.latest_phq9, c.completed_at, c.withdrawn_reason)
 
     async def add_session(self, *, session: DosingSession) -> None:
         """Store a scheduled session."""
@@ -87,22 +123,33 @@ class SessionsRepository:
         await self._conn.execute(_ADD_SESSION, s.id, s.course_id, s.pathway_id, s.status.value, s.scheduled_at)
 
     async def session(self, *, session_id: uuid.UUID, for_update: bool = False) -> DosingSession:
-        """One session; NotFound otherwise."""
+        """One session, without its overrides; NotFound otherwise."""
         return _session(await self._one(_LOCK_SESSION if for_update else _SESSION, session_id, what="session"))
 
     async def sessions_of_course(self, *, course_id: uuid.UUID) -> list[DosingSession]:
-        """A course's sessions in scheduled order."""
-        return [_session(r) for r in await self._conn.fetch(_SESSIONS_OF_COURSE, course_id)]
+        """A course's sessions in scheduled order, each with its overrides."""
+        overrides: dict[uuid.UUID, list[Override]] = {}
+        for r in await self._conn.fetch(_OVERRIDES_OF_COURSE, course_id):
+            overrides.setdefault(r["session_id"], []).append(
+                Override(r["step"], r["rule"], r["overridden_by"], r["reason"], r["at"]))
+        return [_session(r, tuple(overrides.get(r["id"], ()))) for r in await self._conn.fetch(_SESSIONS_OF_COURSE,
+                                                                                               course_id)]
 
     async def save_session(self, *, session: DosingSession) -> None:
-        """Write a session's changed state."""
+        """Write a session's changed state (its overrides are added with add_override)."""
         s, d = session, session.dose
         await self._conn.execute(
-            _SAVE_SESSION, s.id, s.status.value, s.weight_kg, list(s.deferral_reasons), s.pre_dose_override_reason,
-            d and d.route, d and d.mg, d and d.mg_per_kg, d and d.weight_kg, d and d.within_protocol,
-            d and d.override_reason, s.dosed_at, s.discharged_at, s.discharged_by, s.session_number,
-            list(s.adverse_event_codes), s.rule_set_version,
+            _SAVE_SESSION, s.id, s.status.value, s.weight_kg, list(s.deferral_reasons), *_act(s.checked),
+            d and d.route, d and d.mg, d and d.mg_per_kg, d and d.weight_kg, d and d.infusion_minutes,
+            d and d.within_protocol, d and d.override_reason, *_act(s.ordered)[:2], *_act(s.given),
+            *_act(s.witnessed)[:2], *_act(s.discharged), *_act(s.ended), s.ended_reason, s.session_number,
+            list(s.adverse_event_codes), *_act(s.adverse_events_reviewed)[:2], s.rule_set_version,
         )
+
+    async def add_override(self, *, session_id: uuid.UUID, override: Override, rule_set_version: str) -> None:
+        """Record a doctor's override."""
+        o = override
+        await self._conn.execute(_ADD_OVERRIDE, session_id, o.step, o.rule, o.by, o.reason, rule_set_version, o.at)
 
     async def add_vitals(
         self, *, session_id: uuid.UUID, reading: VitalsReading, phase: str, breached: list[str]
@@ -111,17 +158,13 @@ class SessionsRepository:
         v = reading.vitals
         await self._conn.execute(
             _ADD_VITALS, session_id, phase, reading.measured_at, v.systolic, v.diastolic, v.heart_rate, v.spo2,
-            v.moaas, list(v.cadss) if v.cadss is not None else None, breached,
+            v.respiratory_rate, v.moaas, list(v.cadss) if v.cadss is not None else None, breached,
+            reading.charted_by, reading.entered_at,
         )
 
     async def vitals(self, *, session_id: uuid.UUID) -> list[tuple[str, VitalsReading, list[str]]]:
         """A session's readings, oldest first, with their phase and breached thresholds."""
-        return [
-            (r["phase"], VitalsReading(
-                Vitals(r["systolic"], r["diastolic"], r["heart_rate"], r["spo2"], r["moaas"],
-                       tuple(r["cadss"]) if r["cadss"] is not None else None), r["measured_at"]), list(r["breached"]))
-            for r in await self._conn.fetch(_VITALS, session_id)
-        ]
+        return [(r["phase"], _reading(r), list(r["breached"])) for r in await self._conn.fetch(_VITALS, session_id)]
 
     async def add_alert(
         self, *, alert_id: uuid.UUID, session_id: uuid.UUID, breached: list[str], rule_set_version: str, at: datetime
@@ -132,6 +175,14 @@ class SessionsRepository:
     async def acknowledge_alert(self, *, alert_id: uuid.UUID, by: str, at: datetime) -> None:
         """Note that staff acknowledged one of our alerts (other services' alerts match no row)."""
         await self._conn.execute(_ACKNOWLEDGE_ALERT, alert_id, by, at)
+
+    async def add_risk_finding(self, *, event_id: uuid.UUID, pathway_id: uuid.UUID, finding: RiskFinding) -> None:
+        """Keep one of screening's safety flags or risk reviews (once per event)."""
+        await self._conn.execute(_ADD_FINDING, event_id, pathway_id, finding.level, finding.at)
+
+    async def risk_findings(self, *, pathway_id: uuid.UUID) -> list[RiskFinding]:
+        """Every safety flag and risk review screening published for a pathway."""
+        return [RiskFinding(r["at"], r["level"]) for r in await self._conn.fetch(_FINDINGS, pathway_id)]
 
     async def add_integration(self, *, integration: Integration) -> None:
         """Store an integration session that falls due."""
@@ -152,6 +203,14 @@ class SessionsRepository:
         await self._conn.execute(
             _COMPLETE_INTEGRATION, integration.id, integration.completed_at, integration.completed_by
         )
+
+    async def cancel_open_integrations(self, *, course_id: uuid.UUID, at: datetime) -> None:
+        """No more integration notices for a withdrawn course."""
+        await self._conn.execute(_CANCEL_INTEGRATIONS, course_id, at)
+
+    async def erase_free_text(self, *, course_id: uuid.UUID) -> None:
+        """Remove what staff wrote in their own words about a course (override reasons), keeping the codes."""
+        await self._conn.execute(_ERASE_FREE_TEXT, course_id)
 
     async def claim_due(self, *, now: datetime, limit: int) -> list[Integration]:
         """Integrations whose window has opened and whose `integration.due` is not yet published (locked)."""
@@ -176,35 +235,58 @@ class SessionsRepository:
         return row
 
 
+def _act(act: Act | None) -> tuple[str | None, datetime | None, datetime | None]:
+    return (act.by, act.at, act.entered_at) if act else (None, None, None)
+
+
+def _read_act(by: str | None, at: datetime | None, entered_at: datetime | None = None) -> Act | None:
+    return Act(by, at, entered_at or at) if by is not None and at is not None else None
+
+
 def _course(r: asyncpg.Record) -> Course:
     return Course(
         id=r["id"], pathway_id=r["pathway_id"], status=r["status"], planned_sessions=r["planned_sessions"],
         indications=tuple(r["indications"]), age_band=r["age_band"], baseline_phq9=r["baseline_phq9"],
         latest_phq9=r["latest_phq9"], started_at=r["started_at"], completed_at=r["completed_at"],
+        withdrawn_reason=r["withdrawn_reason"],
     )
 
 
-def _session(r: asyncpg.Record) -> DosingSession:
+def _number(value: object) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _session(r: asyncpg.Record, overrides: tuple[Override, ...] = ()) -> DosingSession:
     dose = None
     if r["route"] is not None:
-        dose = Dose(
-            route=r["route"], mg=float(r["dose_mg"]),
-            mg_per_kg=float(r["dose_mg_per_kg"]) if r["dose_mg_per_kg"] is not None else None,
-            weight_kg=float(r["dose_weight_kg"]) if r["dose_weight_kg"] is not None else None,
-            within_protocol=r["dose_within_protocol"], override_reason=r["dose_override_reason"],
-        )
+        dose = Dose(route=r["route"], mg=float(r["dose_mg"]), mg_per_kg=_number(r["dose_mg_per_kg"]),
+                    weight_kg=_number(r["dose_weight_kg"]), infusion_minutes=r["infusion_minutes"],
+                    within_protocol=r["dose_within_protocol"], override_reason=r["dose_override_reason"])
     return DosingSession(
         id=r["id"], course_id=r["course_id"], pathway_id=r["pathway_id"], status=SessionStatus(r["status"]),
-        scheduled_at=r["scheduled_at"], weight_kg=float(r["weight_kg"]) if r["weight_kg"] is not None else None,
-        deferral_reasons=tuple(r["deferral_reasons"]), pre_dose_override_reason=r["pre_dose_override_reason"],
-        dose=dose, dosed_at=r["dosed_at"], discharged_at=r["discharged_at"], discharged_by=r["discharged_by"],
+        scheduled_at=r["scheduled_at"], weight_kg=_number(r["weight_kg"]),
+        checked=_read_act(r["checked_by"], r["check_measured_at"], r["check_entered_at"]),
+        deferral_reasons=tuple(r["deferral_reasons"]), overrides=overrides, dose=dose,
+        ordered=_read_act(r["ordered_by"], r["ordered_at"]),
+        given=_read_act(r["given_by"], r["dosed_at"], r["dose_entered_at"]),
+        witnessed=_read_act(r["witnessed_by"], r["witnessed_at"]),
+        discharged=_read_act(r["discharged_by"], r["discharged_at"], r["discharge_entered_at"]),
+        ended=_read_act(r["ended_by"], r["ended_at"], r["ended_entered_at"]), ended_reason=r["ended_reason"],
         session_number=r["session_number"], adverse_event_codes=tuple(r["adverse_event_codes"]),
+        adverse_events_reviewed=_read_act(r["adverse_reviewed_by"], r["adverse_reviewed_at"]),
         rule_set_version=r["rule_set_version"],
     )
+
+
+def _reading(r: asyncpg.Record) -> VitalsReading:
+    vitals = Vitals(r["systolic"], r["diastolic"], r["heart_rate"], r["spo2"], r["respiratory_rate"], r["moaas"],
+                    tuple(r["cadss"]) if r["cadss"] is not None else None)
+    return VitalsReading(vitals, r["measured_at"], r["charted_by"], r["entered_at"])
 
 
 def _integration(r: asyncpg.Record) -> Integration:
     return Integration(
         id=r["id"], session_id=r["session_id"], course_id=r["course_id"], pathway_id=r["pathway_id"],
         opens_at=r["opens_at"], due_by=r["due_by"], completed_at=r["completed_at"], completed_by=r["completed_by"],
+        cancelled_at=r["cancelled_at"],
     )

@@ -1,17 +1,19 @@
-"""The sessions rule set: monitoring thresholds, dose ranges, monitoring minimum and integration window.
+"""The sessions rule set: pre-dose, alarm and discharge ranges, doses, monitoring, charting, intervals, integration.
 
 Versioned, clinician-owned configuration (published defaults in ``rules/default.json``, docs/clinical-rules.md §4–5;
 a clinic names its own file with ``SESSIONS_RULES_FILE``). Every deferral, alert, dose decision and discharge
 records the version. At start the file is checked for shape and for safety invariants: a clinic may make a safety
-value stricter, never looser than the published default, and values that contradict each other are refused.
+value stricter, never looser than the published default, and values that contradict each other are refused (a hard
+dose maximum below the protocol maximum, discharge ranges wider than the alarm limits, a pre-dose range that lets an
+alarm through).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,27 +21,22 @@ from clinicflow.shared.rulefiles import Violation, load_rule_file
 
 # Published defaults that bound what a clinic may configure (docs/clinical-rules.md §4).
 MINIMUM_MONITORING_AT_LEAST = 120  # Spravato REMS: at least two hours
-PRE_DOSE_GUIDE_AT_MOST = {"systolic": 140, "diastolic": 90, "systolic_65_and_over": 150, "diastolic_65_and_over": 90}
-ALARM_AT_MOST = {"systolic_above": 180, "diastolic_above": 110, "heart_rate_above": 130}
-ALARM_AT_LEAST = {"systolic_below": 90, "heart_rate_below": 50, "spo2_below": 92, "moaas_at_or_below": 2}
+BP_GUIDE_AT_MOST = {"systolic": 140, "diastolic": 90, "systolic_65_and_over": 150, "diastolic_65_and_over": 90}
+PRE_DOSE_AT_LEAST = {"systolic_below": 90, "diastolic_below": 60, "heart_rate_below": 50, "spo2_below": 95,
+                     "respiratory_rate_below": 10}
+PRE_DOSE_AT_MOST = {"heart_rate_above": 110, "respiratory_rate_above": 24, "dose_within_minutes": 60}
+ALARM_AT_MOST = {"systolic_above": 180, "diastolic_above": 110, "heart_rate_above": 130, "respiratory_rate_above": 24}
+ALARM_AT_LEAST = {"systolic_below": 90, "heart_rate_below": 50, "spo2_below": 92, "moaas_at_or_below": 2,
+                  "respiratory_rate_below": 10}
+DISCHARGE_AT_MOST = {"systolic_at_most": 160, "diastolic_at_most": 100, "heart_rate_at_most": 110,
+                     "cadss_total_at_most": 2, "last_reading_within_minutes": 30}
+DISCHARGE_AT_LEAST = {"heart_rate_at_least": 50, "spo2_at_least": 94}
+HARD_MAXIMUM_AT_MOST = {"iv": 1.0, "im": 1.5}  # mg/kg
 INTRANASAL_DEVICE_MG = 28  # one esketamine nasal device
-INTRANASAL_LABEL_MAXIMUM_MG = 84
-INTRANASAL_FIRST_DOSE_AT_MOST_MG = 56
-
-
-@dataclass(frozen=True)
-class SessionRules:
-    """Thresholds and ranges in force."""
-
-    version: str
-    pre_dose_blood_pressure: dict[str, int]
-    vitals_alert: dict[str, int]
-    dose: dict[str, dict[str, list[float] | float]]
-    minimum_monitoring_minutes: int
-    integration_opens_after_hours: float
-    integration_due_within_hours: float
-    planned_sessions_default: int
-    planned_sessions_max: int
+INTRANASAL_HARD_MAXIMUM_AT_MOST = 84  # the label's maximum
+FIRST_DOSE_AT_MOST = {"first_dose_mg_at_most": 56, "first_dose_mg_at_most_65_and_over": 28}
+BP_PEAK_MINUTES = 40  # blood pressure peaks about 40 minutes after dosing
+BETWEEN_DOSES_AT_LEAST_HOURS = 48
 
 
 class _Strict(BaseModel):
@@ -47,36 +44,83 @@ class _Strict(BaseModel):
 
 
 class BloodPressureGuide(_Strict):
+    """Above these (mmHg) the pre-dose check defers; the 65-and-over figures apply from that age band."""
+
     systolic: int = Field(gt=0)
     diastolic: int = Field(gt=0)
     systolic_65_and_over: int = Field(gt=0)
     diastolic_65_and_over: int = Field(gt=0)
 
 
+class PreDoseRanges(_Strict):
+    """Outside these the pre-dose check defers (a doctor may override, one reason at a time)."""
+
+    blood_pressure_above: BloodPressureGuide
+    systolic_below: int
+    diastolic_below: int
+    heart_rate_below: int
+    heart_rate_above: int
+    spo2_below: int = Field(ge=0, le=100)
+    respiratory_rate_below: int
+    respiratory_rate_above: int
+    dose_within_minutes: int = Field(gt=0, description="The dose must follow its check within this many minutes.")
+
+
 class AlarmLimits(_Strict):
+    """Any reading beyond these is an urgent safety alert at once."""
+
     systolic_above: int
     systolic_below: int
     diastolic_above: int
     heart_rate_above: int
     heart_rate_below: int
     spo2_below: int = Field(ge=0, le=100)
+    respiratory_rate_above: int
+    respiratory_rate_below: int
     moaas_at_or_below: int = Field(ge=0, le=5)
 
 
+class DischargeRanges(_Strict):
+    """The last reading before discharge must be inside these (stricter than the alarm limits)."""
+
+    systolic_at_most: int
+    diastolic_at_most: int
+    heart_rate_at_least: int
+    heart_rate_at_most: int
+    spo2_at_least: int = Field(ge=0, le=100)
+    moaas: int = Field(ge=0, le=5)
+    cadss_total_at_most: int = Field(ge=0, le=24)
+    last_reading_within_minutes: int = Field(gt=0)
+
+
 class WeightBasedDose(_Strict):
-    mg_per_kg: tuple[float, float]
+    mg_per_kg: tuple[float, float] = Field(description="The protocol range; outside it needs a doctor's reason.")
+    hard_max_mg_per_kg: float = Field(gt=0, description="Nothing passes this, override or not.")
+
+
+class IvDose(WeightBasedDose):
+    infusion_minutes: tuple[int, int] = Field(description="How long an IV infusion may run.")
 
 
 class IntranasalDose(_Strict):
-    mg: list[float] = Field(min_length=1)
+    device_mg: float
+    mg: list[float] = Field(min_length=1, description="Protocol doses under 65.")
     mg_65_and_over: list[float] = Field(min_length=1)
-    first_dose_max_mg: float
+    first_dose_mg_at_most: float
+    first_dose_mg_at_most_65_and_over: float
+    step_mg_at_most: float = Field(gt=0, description="A dose may rise at most this much above the last one.")
+    hard_max_mg: float = Field(gt=0)
 
 
 class DoseRules(_Strict):
-    iv: WeightBasedDose
+    iv: IvDose
     im: WeightBasedDose
     intranasal: IntranasalDose
+
+
+class Monitoring(_Strict):
+    minimum_minutes: int
+    peak_reading_minutes: tuple[int, int] = Field(description="A reading is required in this window after dosing.")
 
 
 class IntegrationWindow(_Strict):
@@ -89,82 +133,146 @@ class PlannedSessions(_Strict):
     max: int = Field(ge=1)
 
 
-class SessionsRuleFile(_Strict):
-    """The rule file as the clinic writes it."""
+class SessionRules(_Strict):
+    """The rule file as the clinic writes it, validated: the rules in force."""
 
     version: str = Field(min_length=1)
     owner: str = ""
-    pre_dose_blood_pressure: BloodPressureGuide
+    note: str = ""
+    clinic_time_zone: str = Field(description="IANA zone whose calendar days 'one dose a day' counts.")
+    charting_window_hours: float = Field(gt=0, description="How long after the fact a step may still be charted.")
+    pre_dose: PreDoseRanges
     vitals_alert: AlarmLimits
+    discharge: DischargeRanges
+    monitoring: Monitoring
     dose: DoseRules
-    minimum_monitoring_minutes: int
+    minimum_hours_between_doses: float
+    adverse_event_codes: list[str] = Field(min_length=1)
     integration: IntegrationWindow
     planned_sessions: PlannedSessions
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The clinic's time zone."""
+        return ZoneInfo(self.clinic_time_zone)
 
 
 def load_rules(path: str | Path | None = None) -> SessionRules:
     """Read and check a rule file (the packaged defaults when ``path`` is None); RuleFileError when unsafe."""
-    packaged = resources.files(__package__) / "rules" / "default.json"
-    raw = load_rule_file(path, packaged, SessionsRuleFile, violations)
-    dose = raw.dose.model_dump()
-    for weight_based in ("iv", "im"):
-        dose[weight_based]["mg_per_kg"] = list(dose[weight_based]["mg_per_kg"])
-    return SessionRules(
-        version=raw.version,
-        pre_dose_blood_pressure=raw.pre_dose_blood_pressure.model_dump(),
-        vitals_alert=raw.vitals_alert.model_dump(),
-        dose=dose,
-        minimum_monitoring_minutes=raw.minimum_monitoring_minutes,
-        integration_opens_after_hours=raw.integration.opens_after_hours,
-        integration_due_within_hours=raw.integration.due_within_hours,
-        planned_sessions_default=raw.planned_sessions.default,
-        planned_sessions_max=raw.planned_sessions.max,
-    )
+    return load_rule_file(path, resources.files(__package__) / "rules" / "default.json", SessionRules, violations)
 
 
-def violations(rules: SessionsRuleFile) -> Iterator[Violation]:
+def violations(rules: SessionRules) -> Iterator[Violation]:
     """Every safety invariant the file breaks, as (field, invariant)."""
-    if rules.minimum_monitoring_minutes < MINIMUM_MONITORING_AT_LEAST:
-        yield "minimum_monitoring_minutes", f"must be at least {MINIMUM_MONITORING_AT_LEAST} (two hours)"
-    if rules.planned_sessions.default > rules.planned_sessions.max:
-        yield "planned_sessions.default", "must not exceed planned_sessions.max"
-    if rules.integration.due_within_hours <= rules.integration.opens_after_hours:
-        yield "integration.due_within_hours", "must be later than integration.opens_after_hours"
-    yield from _vital_sign_violations(rules)
+    yield from _bounds("pre_dose.blood_pressure_above", rules.pre_dose.blood_pressure_above, at_most=BP_GUIDE_AT_MOST)
+    yield from _bounds("pre_dose", rules.pre_dose, at_most=PRE_DOSE_AT_MOST, at_least=PRE_DOSE_AT_LEAST)
+    yield from _bounds("vitals_alert", rules.vitals_alert, at_most=ALARM_AT_MOST, at_least=ALARM_AT_LEAST)
+    yield from _bounds("discharge", rules.discharge, at_most=DISCHARGE_AT_MOST, at_least=DISCHARGE_AT_LEAST)
+    if rules.discharge.moaas != 5:
+        yield "discharge.moaas", "must be 5: sedation must have resolved before discharge"
+    yield from _contradictions(rules)
     yield from _dose_violations(rules.dose)
+    yield from _time_violations(rules)
+    for code in rules.adverse_event_codes:
+        if not code.replace("_", "").isalnum() or code != code.lower():
+            yield "adverse_event_codes", f"{code!r} is not a lower-case code"
 
 
-def _vital_sign_violations(rules: SessionsRuleFile) -> Iterator[Violation]:
-    guide, alarm = rules.pre_dose_blood_pressure.model_dump(), rules.vitals_alert.model_dump()
-    for key, limit in PRE_DOSE_GUIDE_AT_MOST.items():
-        if guide[key] > limit:
-            yield f"pre_dose_blood_pressure.{key}", f"must be at most {limit} (the published guide)"
-    for key, limit in ALARM_AT_MOST.items():
-        if alarm[key] > limit:
-            yield f"vitals_alert.{key}", f"must be at most {limit} (the published alarm limit)"
-    for key, limit in ALARM_AT_LEAST.items():
-        if alarm[key] < limit:
-            yield f"vitals_alert.{key}", f"must be at least {limit} (the published alarm limit)"
-    for low, high in (("systolic_below", "systolic_above"), ("heart_rate_below", "heart_rate_above")):
-        if alarm[low] >= alarm[high]:
+def _bounds(where: str, model: BaseModel, *, at_most: dict[str, float], at_least: dict[str, float] | None = None
+            ) -> Iterator[Violation]:
+    values = model.model_dump()
+    for key, limit in at_most.items():
+        if values[key] > limit:
+            yield f"{where}.{key}", f"must be at most {limit:g} (the published default)"
+    for key, limit in (at_least or {}).items():
+        if values[key] < limit:
+            yield f"{where}.{key}", f"must be at least {limit:g} (the published default)"
+
+
+def _contradictions(rules: SessionRules) -> Iterator[Violation]:
+    pre, alarm, out = rules.pre_dose, rules.vitals_alert, rules.discharge
+    guide = pre.blood_pressure_above
+    pairs = [  # (field, the value, relation, the limit it must respect, that limit's name)
+        ("pre_dose.blood_pressure_above.systolic", max(guide.systolic, guide.systolic_65_and_over), "<",
+         alarm.systolic_above, "vitals_alert.systolic_above"),
+        ("pre_dose.blood_pressure_above.diastolic", max(guide.diastolic, guide.diastolic_65_and_over), "<",
+         alarm.diastolic_above, "vitals_alert.diastolic_above"),
+        ("pre_dose.systolic_below", pre.systolic_below, ">=", alarm.systolic_below, "vitals_alert.systolic_below"),
+        ("pre_dose.heart_rate_below", pre.heart_rate_below, ">=", alarm.heart_rate_below, "vitals_alert.heart_rate_below"),
+        ("pre_dose.heart_rate_above", pre.heart_rate_above, "<=", alarm.heart_rate_above, "vitals_alert.heart_rate_above"),
+        ("pre_dose.spo2_below", pre.spo2_below, ">=", alarm.spo2_below, "vitals_alert.spo2_below"),
+        ("pre_dose.respiratory_rate_below", pre.respiratory_rate_below, ">=", alarm.respiratory_rate_below,
+         "vitals_alert.respiratory_rate_below"),
+        ("pre_dose.respiratory_rate_above", pre.respiratory_rate_above, "<=", alarm.respiratory_rate_above,
+         "vitals_alert.respiratory_rate_above"),
+        ("discharge.systolic_at_most", out.systolic_at_most, "<=", alarm.systolic_above, "vitals_alert.systolic_above"),
+        ("discharge.diastolic_at_most", out.diastolic_at_most, "<=", alarm.diastolic_above,
+         "vitals_alert.diastolic_above"),
+        ("discharge.heart_rate_at_least", out.heart_rate_at_least, ">=", alarm.heart_rate_below,
+         "vitals_alert.heart_rate_below"),
+        ("discharge.heart_rate_at_most", out.heart_rate_at_most, "<=", alarm.heart_rate_above,
+         "vitals_alert.heart_rate_above"),
+        ("discharge.spo2_at_least", out.spo2_at_least, ">=", alarm.spo2_below, "vitals_alert.spo2_below"),
+    ]
+    holds = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}
+    for field, value, relation, limit, name in pairs:
+        if not holds[relation](value, limit):
+            yield field, f"must be {relation} {name} ({limit}): the two contradict each other"
+    for low, high in (("systolic_below", "systolic_above"), ("heart_rate_below", "heart_rate_above"),
+                      ("respiratory_rate_below", "respiratory_rate_above")):
+        if getattr(alarm, low) >= getattr(alarm, high):
             yield f"vitals_alert.{low}", f"must be below vitals_alert.{high}"
-    # A reading the pre-dose check lets through must not already be an alarm.
-    for measure, alarm_key in (("systolic", "systolic_above"), ("diastolic", "diastolic_above")):
-        if max(guide[measure], guide[f"{measure}_65_and_over"]) >= alarm[alarm_key]:
-            yield f"pre_dose_blood_pressure.{measure}", f"must be below vitals_alert.{alarm_key}"
 
 
 def _dose_violations(dose: DoseRules) -> Iterator[Violation]:
     for route in ("iv", "im"):
-        low, high = getattr(dose, route).mg_per_kg
+        rules = getattr(dose, route)
+        low, high = rules.mg_per_kg
         if not 0 < low <= high:
             yield f"dose.{route}.mg_per_kg", "must be a range from a positive low to a high at least as large"
-    nasal = dose.intranasal
-    for key in ("mg", "mg_65_and_over"):
-        for mg in getattr(nasal, key):
-            if mg <= 0 or mg % INTRANASAL_DEVICE_MG:
-                yield f"dose.intranasal.{key}", f"{mg:g} mg is not whole {INTRANASAL_DEVICE_MG} mg devices"
-            if mg > INTRANASAL_LABEL_MAXIMUM_MG:
-                yield f"dose.intranasal.{key}", f"{mg:g} mg is above the label maximum of {INTRANASAL_LABEL_MAXIMUM_MG}"
-    if nasal.first_dose_max_mg > INTRANASAL_FIRST_DOSE_AT_MOST_MG:
-        yield "dose.intranasal.first_dose_max_mg", f"must be at most {INTRANASAL_FIRST_DOSE_AT_MOST_MG} (the label)"
+        if rules.hard_max_mg_per_kg < high:
+            yield f"dose.{route}.hard_max_mg_per_kg", "must not be below the protocol maximum"
+        if rules.hard_max_mg_per_kg > HARD_MAXIMUM_AT_MOST[route]:
+            yield f"dose.{route}.hard_max_mg_per_kg", f"must be at most {HARD_MAXIMUM_AT_MOST[route]:g} mg/kg"
+    low, high = dose.iv.infusion_minutes
+    if not 0 < low <= high:
+        yield "dose.iv.infusion_minutes", "must be a range of positive minutes"
+    yield from _intranasal_violations(dose.intranasal)
+
+
+def _intranasal_violations(nasal: IntranasalDose) -> Iterator[Violation]:
+    if nasal.device_mg != INTRANASAL_DEVICE_MG:
+        yield "dose.intranasal.device_mg", f"must be {INTRANASAL_DEVICE_MG}: one esketamine nasal device"
+    if nasal.hard_max_mg > INTRANASAL_HARD_MAXIMUM_AT_MOST:
+        yield "dose.intranasal.hard_max_mg", f"must be at most {INTRANASAL_HARD_MAXIMUM_AT_MOST} (the label)"
+    named = [("mg", mg) for mg in nasal.mg] + [("mg_65_and_over", mg) for mg in nasal.mg_65_and_over]
+    named += [(key, getattr(nasal, key)) for key in ("first_dose_mg_at_most", "first_dose_mg_at_most_65_and_over",
+                                                      "step_mg_at_most", "hard_max_mg")]
+    for key, mg in named:
+        if mg <= 0 or mg % INTRANASAL_DEVICE_MG:
+            yield f"dose.intranasal.{key}", f"{mg:g} mg is not whole {INTRANASAL_DEVICE_MG} mg devices"
+    if max(nasal.mg + nasal.mg_65_and_over) > nasal.hard_max_mg:
+        yield "dose.intranasal.hard_max_mg", "must not be below the protocol maximum"
+    for key, limit in FIRST_DOSE_AT_MOST.items():
+        if getattr(nasal, key) > limit:
+            yield f"dose.intranasal.{key}", f"must be at most {limit} mg (the label)"
+    if nasal.step_mg_at_most > INTRANASAL_DEVICE_MG:
+        yield "dose.intranasal.step_mg_at_most", f"must be at most {INTRANASAL_DEVICE_MG} mg (one device)"
+
+
+def _time_violations(rules: SessionRules) -> Iterator[Violation]:
+    try:
+        rules.zone  # noqa: B018 - resolving it is the check
+    except (ZoneInfoNotFoundError, ValueError):
+        yield "clinic_time_zone", f"{rules.clinic_time_zone!r} is not a known time zone"
+    if rules.monitoring.minimum_minutes < MINIMUM_MONITORING_AT_LEAST:
+        yield "monitoring.minimum_minutes", f"must be at least {MINIMUM_MONITORING_AT_LEAST} (two hours)"
+    low, high = rules.monitoring.peak_reading_minutes
+    if not low <= BP_PEAK_MINUTES <= high:
+        yield "monitoring.peak_reading_minutes", f"must include {BP_PEAK_MINUTES} minutes, when blood pressure peaks"
+    if rules.minimum_hours_between_doses < BETWEEN_DOSES_AT_LEAST_HOURS:
+        yield "minimum_hours_between_doses", f"must be at least {BETWEEN_DOSES_AT_LEAST_HOURS}"
+    if rules.planned_sessions.default > rules.planned_sessions.max:
+        yield "planned_sessions.default", "must not exceed planned_sessions.max"
+    if rules.integration.due_within_hours <= rules.integration.opens_after_hours:
+        yield "integration.due_within_hours", "must be later than integration.opens_after_hours"

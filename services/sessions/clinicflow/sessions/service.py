@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from clinicflow.sessions.domain import (
+    AFTER_DOSE,
+    BEFORE_DOSE,
+    Act,
     Course,
-    DischargeChecklist,
+    DischargeRequest,
     DosingSession,
     Integration,
+    Override,
     SessionStatus,
     VitalsReading,
     integration_after,
     progress,
 )
-from clinicflow.sessions.monitoring import (
-    DoseOrder,
-    PreDoseCheck,
-    breached_thresholds,
-    check_dose,
-    pre_dose_deferral_reasons,
-)
+from clinicflow.sessions.dosing import DoseHistory, DoseOrder, check_dose
+from clinicflow.sessions.monitoring import PreDoseCheck, Standing, breached_thresholds, pre_dose_deferral_reasons
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
+from clinicflow.sessions.safety import RiskFinding, dose_conflict, safety_hold
 from clinicflow.shared import catalogue
-from clinicflow.shared.auth import Staff
-from clinicflow.shared.errors import NotFound
+from clinicflow.shared.errors import IllegalMove, InvalidField, NotFound
 from clinicflow.shared.outbox import EventWriter
 
 SOURCE = "clinicflow/sessions"
@@ -47,7 +46,7 @@ async def open_course(uow: UnitOfWork, pathway_id: uuid.UUID, screening: catalog
     if screening.outcome != "eligible":
         return
     course = Course(
-        id=uuid.uuid4(), pathway_id=pathway_id, status="active", planned_sessions=uow.rules.planned_sessions_default,
+        id=uuid.uuid4(), pathway_id=pathway_id, status="active", planned_sessions=uow.rules.planned_sessions.default,
         indications=tuple(screening.indications), age_band=screening.age_band,
         baseline_phq9=screening.baseline_totals.get("phq9"), latest_phq9=None, started_at=uow.events.now,
     )
@@ -77,31 +76,67 @@ async def note_measure(uow: UnitOfWork, pathway_id: uuid.UUID, measure: catalogu
     ))
 
 
+async def note_risk_finding(uow: UnitOfWork, event_id: uuid.UUID, pathway_id: uuid.UUID, finding: RiskFinding) -> None:
+    """Keep screening's safety flag or risk review; the pathway's hold follows from all of them, course or not."""
+    await uow.sessions.add_risk_finding(event_id=event_id, pathway_id=pathway_id, finding=finding)
+
+
+async def end_course_for_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, *, reason: str, erase: bool) -> None:
+    """The enquiry was closed or erased: the course is withdrawn, sessions not yet dosed are cancelled, integration
+    notices stop; erasure also removes free text while the coded history stays."""
+    try:
+        course = await uow.sessions.course_of_pathway(pathway_id=pathway_id)
+    except NotFound:
+        return
+    course = await uow.sessions.course(course_id=course.id, for_update=True)
+    await uow.sessions.save_course(course=course.withdraw(reason, now=uow.events.now))
+    act = Act("system", uow.events.now, uow.events.now)
+    for session in await uow.sessions.sessions_of_course(course_id=course.id):
+        if session.status in BEFORE_DOSE:
+            await uow.sessions.save_session(session=session.cancel(f"course_withdrawn_{reason}", act=act))
+    await uow.sessions.cancel_open_integrations(course_id=course.id, at=uow.events.now)
+    if erase:
+        await uow.sessions.erase_free_text(course_id=course.id)
+
+
 async def schedule_session(uow: UnitOfWork, course_id: uuid.UUID, *, scheduled_at: datetime) -> DosingSession:
-    """Schedule the next dosing session of a course (never more than planned)."""
+    """Schedule the course's next dosing session: never more than planned, never beside another session."""
     course = await uow.sessions.course(course_id=course_id, for_update=True)
-    going_ahead = [s for s in await uow.sessions.sessions_of_course(course_id=course_id)
-                   if s.status is not SessionStatus.DEFERRED]
+    siblings = await uow.sessions.sessions_of_course(course_id=course_id)
+    going_ahead = [s for s in siblings if s.status not in (SessionStatus.DEFERRED, SessionStatus.CANCELLED)]
     course.check_room_for_session(len(going_ahead))
+    if scheduled_at < uow.events.now - timedelta(hours=uow.rules.charting_window_hours):
+        raise InvalidField("scheduled_at", "too_old", "a session cannot be scheduled that far in the past")
+    conflict = dose_conflict(scheduled_at, [s.dosed_at or s.scheduled_at for s in going_ahead],
+                             zone=uow.rules.zone, minimum_hours=uow.rules.minimum_hours_between_doses)
+    if conflict:
+        raise IllegalMove(f"cannot schedule the session there: {conflict}")
     session = DosingSession(id=uuid.uuid4(), course_id=course.id, pathway_id=course.pathway_id,
                             status=SessionStatus.SCHEDULED, scheduled_at=scheduled_at)
     await uow.sessions.add_session(session=session)
     return session
 
 
-async def check_before_dosing(
-    uow: UnitOfWork, session_id: uuid.UUID, check: PreDoseCheck, *, override_reason: str | None, staff: Staff
-) -> DosingSession:
-    """Record the pre-dose check; defer (→ `session.deferred`) unless all is well or the doctor overrides."""
+async def check_before_dosing(uow: UnitOfWork, session_id: uuid.UUID, check: PreDoseCheck, *, act: Act
+                              ) -> DosingSession:
+    """Record the pre-dose check → ready, or deferred (`session.deferred`); a reading beyond the alarm limits is also
+    an urgent `session.vitals.alerted` at once."""
     session = await uow.sessions.session(session_id=session_id, for_update=True)
-    course = await uow.sessions.course(course_id=session.course_id)
-    reasons = pre_dose_deferral_reasons(check, age_band=course.age_band, rules=uow.rules)
-    session = session.check_before_dosing(
-        check, reasons, override_reason=override_reason, by_doctor="doctor" in staff.roles, rules=uow.rules
+    course = await uow.sessions.course(course_id=session.course_id, for_update=True)
+    course.require_active()
+    siblings = [s for s in await uow.sessions.sessions_of_course(course_id=course.id) if s.id != session.id]
+    unfinished = [s for s in siblings if s.status in (SessionStatus.READY, SessionStatus.DOSED)]
+    if unfinished:
+        raise IllegalMove("cannot check this session: an earlier session of the course is not yet discharged or ended")
+    standing = Standing(
+        safety_hold=safety_hold(await uow.sessions.risk_findings(pathway_id=session.pathway_id)) is not None,
+        unreviewed_adverse_event=any(s.unreviewed_adverse_event for s in siblings),
     )
+    reasons = pre_dose_deferral_reasons(check, age_band=course.age_band, standing=standing, rules=uow.rules)
+    session = session.check_before_dosing(check, reasons, act=act, rules=uow.rules)
     await uow.sessions.save_session(session=session)
-    await uow.sessions.add_vitals(session_id=session.id, reading=VitalsReading(check.vitals, uow.events.now),
-                                  phase="pre_dose", breached=[])
+    reading = VitalsReading(check.vitals, act.at, act.by, act.entered_at)
+    await _record_reading(uow, session, reading, phase="pre_dose")
     if session.status is SessionStatus.DEFERRED:
         await uow.events.emit("session.deferred", session.pathway_id, catalogue.SessionDeferred(
             course_id=session.course_id, session_id=session.id, reason_codes=list(reasons),
@@ -110,24 +145,79 @@ async def check_before_dosing(
     return session
 
 
-async def give_dose(uow: UnitOfWork, session_id: uuid.UUID, order: DoseOrder, *, given_at: datetime) -> DosingSession:
-    """The supervising doctor's dose for this client: checked against the route's protocol range."""
+async def override_deferral(uow: UnitOfWork, session_id: uuid.UUID, rule: str, *, doctor_id: str, reason: str
+                            ) -> DosingSession:
+    """A doctor goes ahead despite one deferral reason → `session.overridden`."""
+    session = await uow.sessions.session(session_id=session_id, for_update=True)
+    session = replace(session, overrides=await _overrides_of(uow, session))
+    session, override = session.override_deferral(rule, by=doctor_id, reason=reason, now=uow.events.now)
+    await uow.sessions.save_session(session=session)
+    await _record_override(uow, session, override)
+    return session
+
+
+async def order_dose(uow: UnitOfWork, session_id: uuid.UUID, order: DoseOrder, *, doctor_id: str) -> DosingSession:
+    """The supervising doctor orders this client's dose: refused while the course is on hold or an adverse event
+    waits for review; outside the protocol only with a reason (→ `session.overridden`), never past the hard maximum."""
     session = await uow.sessions.session(session_id=session_id, for_update=True)
     course = await uow.sessions.course(course_id=session.course_id)
-    earlier_doses = [s for s in await uow.sessions.sessions_of_course(course_id=course.id) if s.dose is not None]
-    dose = check_dose(order, weight_kg=session.weight_kg or 0.0, age_band=course.age_band,
-                      first_session=not earlier_doses, rules=uow.rules)
-    session = session.give(dose, at=given_at, now=uow.events.now)
+    course.require_active()
+    siblings = [s for s in await uow.sessions.sessions_of_course(course_id=course.id) if s.id != session.id]
+    await _refuse_when_held(uow, session, siblings)
+    earlier = sorted((s for s in siblings if s.given is not None), key=lambda s: s.dosed_at)
+    nasal = [s.dose.mg for s in earlier if s.dose.route == "intranasal"]
+    history = DoseHistory(first=not earlier, last_intranasal_mg=nasal[-1] if nasal else None)
+    dose = check_dose(order, weight_kg=session.weight_kg or 0.0, age_band=course.age_band, history=history,
+                      rules=uow.rules)
+    session = session.order_dose(dose, act=Act(doctor_id, uow.events.now, uow.events.now))
+    await uow.sessions.save_session(session=session)
+    if not dose.within_protocol:
+        await _record_override(uow, session, Override("dose", "dose_outside_protocol", doctor_id,
+                                                      dose.override_reason, uow.events.now))
+    return session
+
+
+async def give_dose(uow: UnitOfWork, session_id: uuid.UUID, *, act: Act) -> DosingSession:
+    """The dose was given (by ``act.by``): after its check, never beside another dose of the course."""
+    session = await uow.sessions.session(session_id=session_id, for_update=True)
+    course = await uow.sessions.course(course_id=session.course_id, for_update=True)
+    course.require_active()
+    siblings = [s for s in await uow.sessions.sessions_of_course(course_id=course.id) if s.id != session.id]
+    await _refuse_when_held(uow, session, siblings)
+    conflict = dose_conflict(act.at, [s.dosed_at for s in siblings if s.dosed_at is not None], zone=uow.rules.zone,
+                             minimum_hours=uow.rules.minimum_hours_between_doses)
+    if conflict:
+        raise IllegalMove(f"cannot record this dose: {conflict}")
+    session = session.give(act=act, rules=uow.rules)
+    await uow.sessions.save_session(session=session)
+    return session
+
+
+async def _refuse_when_held(uow: UnitOfWork, session: DosingSession, siblings: list[DosingSession]) -> None:
+    hold = safety_hold(await uow.sessions.risk_findings(pathway_id=session.pathway_id))
+    if hold:
+        raise IllegalMove(f"the course is on a safety hold: {hold}")
+    if any(s.unreviewed_adverse_event for s in siblings):
+        raise IllegalMove("an adverse event in an earlier session must be reviewed by a doctor before the next dose")
+
+
+async def witness_dose(uow: UnitOfWork, session_id: uuid.UUID, *, act: Act) -> DosingSession:
+    """A second member of staff confirms the dose they saw given."""
+    session = (await uow.sessions.session(session_id=session_id, for_update=True)).witness(act=act)
     await uow.sessions.save_session(session=session)
     return session
 
 
 async def record_vitals(uow: UnitOfWork, session_id: uuid.UUID, reading: VitalsReading) -> list[str]:
-    """Store a reading; any breached threshold raises `session.vitals.alerted` (urgent) at once."""
+    """Store a reading; any breached alarm limit raises `session.vitals.alerted` (urgent) at once."""
     session = await uow.sessions.session(session_id=session_id, for_update=True)
-    session.check_vitals_allowed(reading.measured_at, uow.events.now)
+    session.check_reading_time(reading.measured_at, now=uow.events.now, rules=uow.rules)
+    return await _record_reading(uow, session, reading, phase="in_session")
+
+
+async def _record_reading(uow: UnitOfWork, session: DosingSession, reading: VitalsReading, *, phase: str) -> list[str]:
     breached = breached_thresholds(reading.vitals, uow.rules)
-    await uow.sessions.add_vitals(session_id=session.id, reading=reading, phase="in_session", breached=breached)
+    await uow.sessions.add_vitals(session_id=session.id, reading=reading, phase=phase, breached=breached)
     if breached:
         alert_id = uuid.uuid4()
         await uow.sessions.add_alert(alert_id=alert_id, session_id=session.id, breached=breached,
@@ -139,33 +229,93 @@ async def record_vitals(uow: UnitOfWork, session_id: uuid.UUID, reading: VitalsR
     return breached
 
 
-@dataclass(frozen=True)
-class Discharge:
-    """A discharge request."""
-
-    checklist: DischargeChecklist
-    adverse_event_codes: tuple[str, ...]
-    clinician_id: str
-
-
-async def discharge(uow: UnitOfWork, session_id: uuid.UUID, request: Discharge) -> DosingSession:
-    """Discharge the client → `session.logged`; the integration session that follows falls due."""
+async def discharge(uow: UnitOfWork, session_id: uuid.UUID, request: DischargeRequest) -> DosingSession:
+    """Discharge the client → `session.logged` (and `session.overridden` for each criterion a doctor overrode);
+    the integration session that follows falls due."""
+    check_adverse_event_codes(request.adverse_event_codes, uow.rules)
     session = await uow.sessions.session(session_id=session_id, for_update=True)
     await uow.sessions.course(course_id=session.course_id, for_update=True)  # serialises session numbering
     siblings = await uow.sessions.sessions_of_course(course_id=session.course_id)
-    number = 1 + sum(s.status is SessionStatus.DISCHARGED for s in siblings)
+    session = next(s for s in siblings if s.id == session.id)
     readings = [r for phase, r, _ in await uow.sessions.vitals(session_id=session.id) if phase == "in_session"]
-    session = session.discharge(
-        request.checklist, readings=readings, clinician_id=request.clinician_id, session_number=number,
-        adverse_event_codes=request.adverse_event_codes, rules=uow.rules, now=uow.events.now,
-    )
+    session, overrides = session.discharge(request, readings=readings, session_number=_next_number(siblings),
+                                           rules=uow.rules)
     await uow.sessions.save_session(session=session)
+    for override in overrides:
+        await _record_override(uow, session, override)
     integration = integration_after(session, uow.rules)
     await uow.sessions.add_integration(integration=integration)
     await uow.events.emit("session.logged", session.pathway_id, _logged(session, readings, uow.rules))
     if integration.opens_at <= uow.events.now:  # due at once: announce it now rather than at the scheduler's next tick
         await _announce_due(uow, [integration])
     return session
+
+
+def _next_number(siblings: list[DosingSession]) -> int:
+    """Sessions are numbered in the order they ended after a dose."""
+    return 1 + sum(s.status in AFTER_DOSE and s.status is not SessionStatus.DOSED for s in siblings)
+
+
+def check_adverse_event_codes(codes: tuple[str, ...], rules: SessionRules) -> None:
+    """Adverse events are coded from the rule file's list."""
+    unknown = sorted(set(codes) - set(rules.adverse_event_codes))
+    if unknown:
+        raise InvalidField("adverse_event_codes", "unknown_code", f"unknown adverse event code {unknown[0]!r}")
+
+
+async def cancel_session(uow: UnitOfWork, session_id: uuid.UUID, reason: str, *, act: Act) -> DosingSession:
+    """The session will not go ahead (before any dose)."""
+    session = (await uow.sessions.session(session_id=session_id, for_update=True)).cancel(reason, act=act)
+    await uow.sessions.save_session(session=session)
+    return session
+
+
+async def end_early(uow: UnitOfWork, session_id: uuid.UUID, status: SessionStatus, reason: str, *, act: Act,
+                    adverse_event_codes: tuple[str, ...]) -> DosingSession:
+    """Abandoned after the dose, or transferred to hospital; a dosed session is logged (`session.logged`, ended
+    early, which the care team and clinical lead are told about)."""
+    check_adverse_event_codes(adverse_event_codes, uow.rules)
+    session = await uow.sessions.session(session_id=session_id, for_update=True)
+    await uow.sessions.course(course_id=session.course_id, for_update=True)
+    siblings = await uow.sessions.sessions_of_course(course_id=session.course_id)
+    dosed = session.given is not None
+    session = session.end_early(status, reason, act=act, adverse_event_codes=adverse_event_codes, rules=uow.rules)
+    if dosed:
+        session = replace(session, session_number=_next_number(siblings))
+    await uow.sessions.save_session(session=session)
+    if dosed:
+        readings = [r for phase, r, _ in await uow.sessions.vitals(session_id=session.id) if phase == "in_session"]
+        await uow.events.emit("session.logged", session.pathway_id, _logged(session, readings, uow.rules))
+    return session
+
+
+async def add_adverse_events(uow: UnitOfWork, session_id: uuid.UUID, codes: tuple[str, ...]) -> DosingSession:
+    """Adverse events noticed during or after a session; the next dose waits for a doctor's review."""
+    check_adverse_event_codes(codes, uow.rules)
+    session = (await uow.sessions.session(session_id=session_id, for_update=True)).add_adverse_events(codes)
+    await uow.sessions.save_session(session=session)
+    return session
+
+
+async def review_adverse_events(uow: UnitOfWork, session_id: uuid.UUID, *, doctor_id: str) -> DosingSession:
+    """A doctor reviewed a session's adverse events."""
+    act = Act(doctor_id, uow.events.now, uow.events.now)
+    session = (await uow.sessions.session(session_id=session_id, for_update=True)).review_adverse_events(act=act)
+    await uow.sessions.save_session(session=session)
+    return session
+
+
+async def _overrides_of(uow: UnitOfWork, session: DosingSession) -> tuple[Override, ...]:
+    siblings = await uow.sessions.sessions_of_course(course_id=session.course_id)
+    return next(s.overrides for s in siblings if s.id == session.id)
+
+
+async def _record_override(uow: UnitOfWork, session: DosingSession, override: Override) -> None:
+    await uow.sessions.add_override(session_id=session.id, override=override, rule_set_version=uow.rules.version)
+    await uow.events.emit("session.overridden", session.pathway_id, catalogue.SessionOverridden(
+        course_id=session.course_id, session_id=session.id, step=override.step, rule=override.rule,
+        overridden_by=override.by, rule_set_version=uow.rules.version,
+    ))
 
 
 def _logged(session: DosingSession, readings: list[VitalsReading], rules: SessionRules) -> catalogue.SessionLogged:
@@ -178,15 +328,18 @@ def _logged(session: DosingSession, readings: list[VitalsReading], rules: Sessio
         min_spo2=min((v.spo2 for v in vitals), default=None),
         readings=len(vitals),
     )
+    left = session.discharged or session.ended
     return catalogue.SessionLogged(
         course_id=session.course_id, session_id=session.id, session_number=session.session_number,
         route=session.dose.route, dose_mg=session.dose.mg, dose_mg_per_kg=session.dose.mg_per_kg,
-        monitoring_minutes=int((session.discharged_at - session.dosed_at).total_seconds() // 60),
+        monitoring_minutes=int((left.at - session.dosed_at).total_seconds() // 60),
         vitals_summary=summary,
         lowest_moaas=min((v.moaas for v in vitals if v.moaas is not None), default=None),
         peak_dissociation=max((v.cadss_total for v in vitals if v.cadss_total is not None), default=None),
-        adverse_event_codes=list(session.adverse_event_codes), discharged_at=session.discharged_at,
-        rule_set_version=rules.version,
+        adverse_event_codes=list(session.adverse_event_codes), discharged_at=left.at, rule_set_version=rules.version,
+        outcome=session.status.value, ended_early=session.status is not SessionStatus.DISCHARGED,
+        dosed_at=session.dosed_at, infusion_minutes=session.dose.infusion_minutes, ordered_by=session.ordered.by,
+        given_by=session.given.by, witnessed_by=session.witnessed.by if session.witnessed else None,
     )
 
 
@@ -207,7 +360,7 @@ async def _complete_course_if_done(uow: UnitOfWork, course_id: uuid.UUID) -> Non
     logged = [s for s in await uow.sessions.sessions_of_course(course_id=course_id)
               if s.status is SessionStatus.DISCHARGED]
     open_integrations = [i for i in await uow.sessions.integrations_of_course(course_id=course_id)
-                         if i.completed_at is None]
+                         if i.completed_at is None and i.cancelled_at is None]
     done = course.complete_if_done(logged_sessions=len(logged), open_integrations=len(open_integrations), now=uow.events.now)
     if done is course:
         return
@@ -234,7 +387,7 @@ async def _announce_due(uow: UnitOfWork, integrations: list[Integration]) -> Non
 
 
 async def publish_due_integrations(uow: UnitOfWork, *, limit: int = 100) -> int:
-    """Scheduler tick: `integration.due` for each window opened (and not yet announced or completed),
+    """Scheduler tick: `integration.due` for each window opened (and not yet announced, completed or cancelled),
     `integration.overdue` for each passed; each once."""
     due = await uow.sessions.claim_due(now=uow.events.now, limit=limit)
     await _announce_due(uow, due)
@@ -244,3 +397,4 @@ async def publish_due_integrations(uow: UnitOfWork, *, limit: int = 100) -> int:
             integration_id=i.id, session_id=i.session_id, overdue_since=i.due_by))
     await uow.sessions.mark_overdue_published(ids=[i.id for i in overdue], at=uow.events.now)
     return len(due) + len(overdue)
+
