@@ -3,14 +3,12 @@ active one in small batches, so an old key can be removed from settings once non
 
 from __future__ import annotations
 
-import asyncio
-
 import structlog
 
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.shared.database import transaction
-from clinicflow.shared.retry import Backoff
+from clinicflow.shared.loops import repeat
 from clinicflow.shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -20,19 +18,13 @@ def reencryption(cipher: FieldCipher, *, batch: int = 100, idle_seconds: float =
     """A background task for the runtime: re-encrypt batches until none is left, then look again now and then."""
 
     async def run(runtime: ServiceRuntime) -> None:
-        backoff = Backoff()
-        while True:
-            try:
-                async with transaction(runtime.pool) as conn:
-                    done = await EnquiryRepository(conn, cipher).reencrypt_batch(limit=batch)
-                backoff.reset()
-                if done:
-                    log.info("personal details re-encrypted with the active key", rows=done,
-                             key_id=cipher.active_key_id)
-                else:
-                    await asyncio.sleep(idle_seconds)
-            except Exception as exc:  # the database may be restarting: the rows wait, try again
-                log.warning("re-encryption pass failed", error=type(exc).__name__)
-                await asyncio.sleep(backoff.next())
+        async def step() -> int:
+            async with transaction(runtime.pool) as conn:
+                done = await EnquiryRepository(conn, cipher).reencrypt_batch(limit=batch)
+            if done:
+                log.info("personal details re-encrypted with the active key", rows=done, key_id=cipher.active_key_id)
+            return done
+
+        await repeat("re-encryption", step, idle_seconds=idle_seconds)
 
     return run

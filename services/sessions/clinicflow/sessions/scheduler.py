@@ -7,19 +7,13 @@ instances run; rows are selected by time, so after downtime the first tick catch
 
 from __future__ import annotations
 
-import asyncio
-
-import structlog
-
 from clinicflow.sessions import service
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.shared.database import transaction
+from clinicflow.shared.loops import repeat
 from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.retry import Backoff
 from clinicflow.shared.runtime import ServiceRuntime
-
-log = structlog.get_logger(__name__)
 
 
 async def tick(runtime: ServiceRuntime, rules: SessionRules) -> int:
@@ -30,17 +24,9 @@ async def tick(runtime: ServiceRuntime, rules: SessionRules) -> int:
 
 
 def integration_scheduler(rules: SessionRules, *, poll_seconds: float):  # noqa: ANN201 - a background starter
-    """A background task for the runtime: tick every ``poll_seconds`` until cancelled, never dying."""
+    """A background task for the runtime: tick until cancelled, at once while there is more, never dying."""
 
     async def run(runtime: ServiceRuntime) -> None:
-        backoff = Backoff()
-        while True:
-            try:
-                await tick(runtime, rules)
-                backoff.reset()
-                await asyncio.sleep(poll_seconds)
-            except Exception as exc:  # the database may be restarting: the rows wait, try again
-                log.warning("integration scheduler tick failed", error=type(exc).__name__)
-                await asyncio.sleep(backoff.next())
+        await repeat("integration-scheduler", lambda: tick(runtime, rules), idle_seconds=poll_seconds)
 
     return run
