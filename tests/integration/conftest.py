@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,10 +28,11 @@ from tests.support import serving
 
 @dataclass
 class RunningService:
-    """A service under test: its HTTP client and settings."""
+    """A service under test: its HTTP client, settings, and the clock it reads."""
 
     http: httpx.AsyncClient
     settings: object
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def bearer(*roles: str, staff_id: str = "staff-1") -> dict[str, str]:
@@ -90,7 +91,7 @@ async def sessions_instance(settings: SessionsSettings, clock: MovableClock) -> 
     port = free_port()
     app = create_sessions(settings.model_copy(update={"http_port": port}), clock=clock)
     async with serving(app, port) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
-        yield RunningService(http=http, settings=settings)
+        yield RunningService(http=http, settings=settings, clock=clock)
 
 
 @pytest.fixture

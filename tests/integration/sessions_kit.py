@@ -4,6 +4,7 @@ when from the test's clock), shared by the sessions integration tests."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from clinicflow.shared.catalogue import ScreeningCompleted
 from tests.integration.conftest import MovableClock, bearer
@@ -17,7 +18,9 @@ THERAPIST = bearer("therapist", staff_id="th-1")
 CALM = {"systolic": 124, "diastolic": 80, "heart_rate": 72, "spo2": 98}
 PRE_DOSE = {**CALM, "respiratory_rate": 14, "weight_kg": 70.0, "escort_confirmed": True,
             "interacting_medicines_since_last": False, "alcohol_or_drugs_last_24h": False,
-            "fasted_as_instructed": True, "pregnancy_excluded": True}
+            "fasted_as_instructed": True, "pregnancy_excluded": True, "consent_reconfirmed": True}
+PREPARATION = {"topics": ["what_to_expect", "no_driving", "integration"],
+               "safety_plan": ["warning_signs", "people_to_contact", "crisis_line"]}
 SETTLED = {**CALM, "moaas": 5, "cadss": [0] * 6}
 IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40}
 CHECKLIST = {k: True for k in ("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
@@ -31,12 +34,25 @@ def screening_completed(outcome="eligible", baseline_phq9=18, age_band="35-44") 
         rule_set_version="screening-rules-2026.2")
 
 
-async def start_course(sessions, kafka_settings, **screening) -> tuple[uuid.UUID, dict]:  # noqa: ANN001
-    """A signed-off eligible screening, as screening would publish it; waits for the course."""
+async def start_course(sessions, kafka_settings, *, prepared: bool = True, **screening  # noqa: ANN001
+                       ) -> tuple[uuid.UUID, dict]:
+    """A signed-off eligible screening, as screening would publish it; waits for the course, then records its
+    preparation session and written consent (six hours ago) unless ``prepared`` is False."""
     pathway = uuid.uuid4()
     await publish_event(kafka_settings, "screening.completed", pathway, screening_completed(**screening))
     course = await eventually(lambda: course_of(sessions, pathway))
+    if prepared:
+        await prepare(sessions, course["course_id"], sessions.clock() - timedelta(hours=6))
     return pathway, course
+
+
+async def prepare(sessions, course_id: str, at: datetime) -> None:  # noqa: ANN001
+    """Record the preparation session and the client's written consent, both at ``at``."""
+    await post(sessions, f"/courses/{course_id}/preparation", {**PREPARATION, "held_at": at.isoformat()},
+               headers=bearer("therapist", staff_id="th-1"), status=204)
+    await post(sessions, f"/courses/{course_id}/consent", {"form_version": "consent-2026.1",
+                                                           "signed_at": at.isoformat()}, headers=CLINICIAN,
+               status=204)
 
 
 async def course_of(sessions, pathway):  # noqa: ANN001, ANN201
@@ -49,7 +65,7 @@ async def post(sessions, path, body=None, headers=NURSE, status=200):  # noqa: A
     """A call that must answer ``status``; its JSON."""
     response = await sessions.http.post(path, json=body or {}, headers=headers)
     assert response.status_code == status, response.text
-    return response.json()
+    return response.json() if response.content else {}
 
 
 async def schedule(sessions, course_id, clock: MovableClock, status: int = 201) -> dict:  # noqa: ANN001

@@ -23,6 +23,7 @@ from tests.integration.sessions_kit import (
     course_of,
     dose_a_session,
     post,
+    prepare,
     run_a_session,
     schedule,
     start_course,
@@ -329,3 +330,22 @@ async def test_a_closed_enquiry_withdraws_the_course_and_erasure_removes_free_te
 async def _status(sessions, pathway, status: str) -> dict | None:  # noqa: ANN001
     course = await course_of(sessions, pathway)
     return course if course["status"] == status else None
+
+
+async def test_no_dose_before_a_recorded_preparation_session_and_written_consent_reconfirmed_at_each_check(
+    sessions, kafka_settings, clock
+):
+    _, course = await start_course(sessions, kafka_settings, prepared=False)
+    session = await checked(sessions, clock, course["course_id"])
+    assert session["deferral_reasons"] == ["no_preparation_session", "no_written_consent"]
+    sid = session["session_id"]
+    await post(sessions, f"/sessions/{sid}/overrides", {"rule": "no_written_consent", "reason": "verbal consent ok"},
+               headers=DOCTOR, status=409)
+    await post(sessions, f"/courses/{course['course_id']}/preparation",
+               {"topics": ["no_driving"], "safety_plan": ["crisis_line"]}, headers=NURSE, status=422)
+    await prepare(sessions, course["course_id"], clock() - timedelta(minutes=30))
+    view = await course_of(sessions, course["pathway_id"])
+    assert (view["preparation"]["held"]["by"], view["consent"]["recorded"]["by"]) == ("th-1", "cl-1")
+    again = await post(sessions, f"/sessions/{sid}/pre-dose-check", {**PRE_DOSE, "consent_reconfirmed": False})
+    assert again["deferral_reasons"] == ["consent_not_reconfirmed"]
+    assert (await post(sessions, f"/sessions/{sid}/pre-dose-check", PRE_DOSE))["status"] == "ready"

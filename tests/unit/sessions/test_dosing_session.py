@@ -11,10 +11,12 @@ import pytest
 
 from clinicflow.sessions.domain import (
     Act,
+    Consent,
     Course,
     DischargeChecklist,
     DischargeRequest,
     DosingSession,
+    Preparation,
     SessionStatus,
     VitalsReading,
     integration_after,
@@ -28,7 +30,7 @@ from clinicflow.shared.errors import IllegalMove, InvalidField
 RULES = load_rules()
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 CHECKED_AT = NOW - timedelta(hours=3)
-CHECK = PreDoseCheck(Vitals(120, 80, 70, 98, 14), 70.0, True, False, False, True, True)
+CHECK = PreDoseCheck(Vitals(120, 80, 70, 98, 14), 70.0, True, False, False, True, True, True)
 DOSE = Dose("iv", 35.0, 0.5, 70.0, 40, True, None)
 CHECKLIST = DischargeChecklist(*[True] * 7)
 SETTLED = Vitals(128, 82, 74, 98, 14, 5, (0, 0, 0, 0, 0, 0))
@@ -271,3 +273,27 @@ def test_integration_falls_due_within_72_hours_of_discharge():
     done, _ = discharge_at(session, 125, readings(session, (40, SETTLED), (120, SETTLED)))
     integration = integration_after(done, RULES)
     assert (integration.opens_at, integration.due_by) == (done.discharged_at, done.discharged_at + timedelta(hours=72))
+
+
+PREPARATION = Preparation(Act("th-1", NOW - timedelta(hours=2), NOW), ("what_to_expect", "no_driving"),
+                          ("warning_signs", "crisis_line"))
+
+
+def test_preparation_covers_what_to_expect_and_a_coded_safety_plan():
+    prepared = course().prepare(PREPARATION, rules=RULES)
+    assert prepared.preparation.safety_plan == ("warning_signs", "crisis_line")
+    for changes, field in [({"topics": ("no_driving",)}, "topics"), ({"safety_plan": ()}, "safety_plan"),
+                           ({"safety_plan": ("a_hug",)}, "safety_plan"), ({"topics": ("tarot",)}, "topics")]:
+        with pytest.raises(InvalidField) as error:
+            course().prepare(replace(PREPARATION, **changes), rules=RULES)
+        assert error.value.field == field
+
+
+def test_preparation_and_consent_count_only_when_recorded_before_the_check():
+    consent = Consent(Act("cl-1", NOW - timedelta(hours=1), NOW), "consent-form-2026.1")
+    ready = course().prepare(PREPARATION, rules=RULES).record_consent(consent, rules=RULES)
+    assert ready.ready_for_a_dose_checked_at(NOW) == (True, True)
+    assert ready.ready_for_a_dose_checked_at(NOW - timedelta(minutes=90)) == (True, False)
+    assert course().ready_for_a_dose_checked_at(NOW) == (False, False)
+    with pytest.raises(IllegalMove):
+        course(status="withdrawn").record_consent(consent, rules=RULES)

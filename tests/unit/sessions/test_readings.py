@@ -22,7 +22,7 @@ CALM = dict(systolic=120, diastolic=80, heart_rate=70, spo2=98, respiratory_rate
 def reasons(band: str = "35-44", standing: Standing = Standing(), **changes) -> list[str]:  # noqa: ANN003
     vitals = {k: changes.pop(k) for k in list(changes) if k in CALM}
     flags = dict(escort_confirmed=True, interacting_medicines_since_last=False, alcohol_or_drugs_last_24h=False,
-                 fasted_as_instructed=True, pregnancy_excluded=True) | changes
+                 fasted_as_instructed=True, pregnancy_excluded=True, consent_reconfirmed=True) | changes
     check = PreDoseCheck(Vitals(**(CALM | vitals)), 70.0, **flags)
     return pre_dose_deferral_reasons(check, age_band=band, standing=standing, rules=RULES)
 
@@ -65,9 +65,15 @@ def test_low_pressure_heart_rate_oxygen_and_breathing_outside_the_pre_dose_range
     ({"alcohol_or_drugs_last_24h": True}, "alcohol_or_drugs_last_24h"),
     ({"fasted_as_instructed": False}, "not_fasted"),
     ({"pregnancy_excluded": False}, "pregnancy_not_excluded"),
+    ({"consent_reconfirmed": False}, "consent_not_reconfirmed"),
 ])
 def test_each_thing_the_nurse_asks_about_defers_on_its_own(changes, code):
     assert reasons(**changes) == [code]
+
+
+def test_no_dose_without_a_recorded_preparation_session_and_written_consent():
+    assert reasons(standing=Standing(prepared=False, consented=False)) == [
+        "no_preparation_session", "no_written_consent"]
 
 
 def test_a_safety_hold_and_an_unreviewed_adverse_event_defer_too():

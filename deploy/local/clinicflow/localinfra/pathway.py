@@ -33,8 +33,10 @@ FOLLOW_UP_PHQ9 = [14, 11, 8, 6, 4, 3, 3, 3]
 CALM = {"systolic": 128, "diastolic": 82, "heart_rate": 74, "spo2": 98}
 PRE_DOSE = {**CALM, "respiratory_rate": 14, "weight_kg": 74.0, "escort_confirmed": True,
             "interacting_medicines_since_last": False, "alcohol_or_drugs_last_24h": False,
-            "fasted_as_instructed": True, "pregnancy_excluded": True}
+            "fasted_as_instructed": True, "pregnancy_excluded": True, "consent_reconfirmed": True}
 IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40}
+PREPARATION = {"topics": ["what_to_expect", "effects_and_timeline", "risks_and_side_effects", "no_driving",
+                          "integration"], "safety_plan": ["warning_signs", "people_to_contact", "crisis_line"]}
 CHECKLIST = dict.fromkeys(("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
                            "instructions_given", "next_session_booked", "integration_booked"), True)
 CONTACT, CLINICIAN, DOCTOR = ("contact_centre", "cc-1"), ("clinician", "cl-1"), ("doctor", "dr-1")
@@ -124,9 +126,8 @@ async def walk_pathway(clinic: Clinic, walk: Walk = Walk(), *, on_enquiry: Calla
     """Enquiry → call-backs → booking → screening → sign-off → the course's sessions, each with integration and a
     follow-up PHQ-9; returns the pathway id once the course is completed."""
     pathway, course_id = await start_course(clinic, walk, on_enquiry=on_enquiry)
-    first_dose = datetime.now(UTC) - timedelta(days=DAYS_BETWEEN_SESSIONS * (walk.sessions - 1), hours=2, minutes=10)
     for number in range(1, walk.sessions + 1):
-        dosed_at = first_dose + timedelta(days=DAYS_BETWEEN_SESSIONS * (number - 1))
+        dosed_at = _first_dose(walk) + timedelta(days=DAYS_BETWEEN_SESSIONS * (number - 1))
         await _dosing_session(clinic, course_id, pathway, number, dosed_at)
     await clinic.until(lambda: _completed(clinic, pathway), what="the course to complete")
     return pathway
@@ -146,7 +147,22 @@ async def start_course(clinic: Clinic, walk: Walk = Walk(), *,
         "funding": {"route": "self_funded"}})
     await _screen(clinic, pathway, walk)
     course = await clinic.until(lambda: _course(clinic, pathway), what="the course to open")
+    await _prepare(clinic, course["course_id"], _first_dose(walk) - timedelta(days=1))
     return pathway, course["course_id"]
+
+
+def _first_dose(walk: Walk) -> datetime:
+    """When the walk's first session was dosed: early enough for every session, three days apart, to be over."""
+    return (datetime.now(UTC) - timedelta(days=DAYS_BETWEEN_SESSIONS * (walk.sessions - 1), hours=2, minutes=10)
+            ).replace(second=0, microsecond=0)
+
+
+async def _prepare(clinic: Clinic, course_id: str, at: datetime) -> None:
+    """The preparation session and the client's written consent (recording either again replaces it)."""
+    await clinic.expect(204, "sessions", "POST", f"/courses/{course_id}/preparation", who=THERAPIST,
+                        json={**PREPARATION, "held_at": at.isoformat()})
+    await clinic.expect(204, "sessions", "POST", f"/courses/{course_id}/consent", who=CLINICIAN,
+                        json={"form_version": "consent-2026.1", "signed_at": at.isoformat()})
 
 
 async def _log_callback(clinic: Clinic, pathway: uuid.UUID, attempt: int, outcome: str) -> None:

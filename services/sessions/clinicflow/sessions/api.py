@@ -15,10 +15,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from clinicflow.sessions import service
 from clinicflow.sessions.domain import (
     Act,
+    Consent,
     DischargeChecklist,
     DischargeRequest,
     DosingSession,
     Integration,
+    Preparation,
     SessionStatus,
     VitalsReading,
 )
@@ -36,6 +38,8 @@ CARE = require_roles("doctor", "nurse", "clinician")
 CHECKING = require_roles("doctor", "nurse")
 DOCTOR = require_roles("doctor")
 THERAPIST = require_roles("therapist")
+PREPARING = require_roles("doctor", "nurse", "clinician", "therapist")
+CONSENTING = require_roles("doctor", "clinician")
 Code = Annotated[str, Field(pattern=r"^[a-z0-9_]{2,60}$")]
 Reason = Annotated[str, Field(min_length=10, max_length=2000, description="The doctor's reason, in words.")]
 
@@ -63,7 +67,19 @@ class PreDoseIn(VitalsIn):
     alcohol_or_drugs_last_24h: bool
     fasted_as_instructed: bool = Field(description="No food in the 2 hours before, as instructed.")
     pregnancy_excluded: bool = Field(description="Possible pregnancy excluded (true also where not applicable).")
+    consent_reconfirmed: bool = Field(description="The client confirmed again their consent to the course.")
     measured_at: AwareDatetime | None = Field(None, description="When the check was done, if charted later.")
+
+
+class PreparationIn(_Strict):
+    topics: list[Code] = Field(min_length=1, description="What was covered (the rule file's preparation topics).")
+    safety_plan: list[Code] = Field(min_length=1, description="The client's safety plan, as coded items.")
+    held_at: AwareDatetime | None = Field(None, description="When the session took place, if charted later.")
+
+
+class ConsentIn(_Strict):
+    form_version: str = Field(min_length=1, max_length=100, description="The consent form the client signed.")
+    signed_at: AwareDatetime | None = Field(None, description="When it was signed, if charted later.")
 
 
 class OverrideIn(_Strict):
@@ -223,10 +239,23 @@ class IntegrationOut(_Strict):
                    completed_at=i.completed_at, cancelled_at=i.cancelled_at)
 
 
+class PreparationOut(_Strict):
+    held: ActOut
+    topics: list[str]
+    safety_plan: list[str]
+
+
+class ConsentOut(_Strict):
+    recorded: ActOut
+    form_version: str
+
+
 class CourseOut(_Strict):
     course_id: uuid.UUID
     pathway_id: uuid.UUID
     status: str
+    preparation: PreparationOut | None
+    consent: ConsentOut | None
     safety_hold: str | None = Field(description="Why no dose may be given now, when the course is on hold.")
     planned_sessions: int
     indications: list[str]
@@ -258,13 +287,32 @@ def build_router(rules: SessionRules) -> APIRouter:
         course = await uow.sessions.course_of_pathway(pathway_id=pathway_id)
         sessions = [await _detail(uow, s) for s in await uow.sessions.sessions_of_course(course_id=course.id)]
         integrations = [IntegrationOut.of(i) for i in await uow.sessions.integrations_of_course(course_id=course.id)]
+        prep, consent = course.preparation, course.consent
         return CourseOut(
             course_id=course.id, pathway_id=course.pathway_id, status=course.status,
+            preparation=prep and PreparationOut(held=ActOut.of(prep.act), topics=list(prep.topics),
+                                                safety_plan=list(prep.safety_plan)),
+            consent=consent and ConsentOut(recorded=ActOut.of(consent.act), form_version=consent.form_version),
             safety_hold=safety_hold(await uow.sessions.risk_findings(pathway_id=pathway_id)),
             planned_sessions=course.planned_sessions, indications=list(course.indications),
             baseline_phq9=course.baseline_phq9, latest_phq9=course.latest_phq9, started_at=course.started_at,
             completed_at=course.completed_at, sessions=sessions, integrations=integrations,
         )
+
+    @router.post("/courses/{course_id}/preparation", status_code=204)
+    async def post_preparation(
+        course_id: uuid.UUID, body: PreparationIn, uow: UoW, staff: Annotated[Staff, Depends(PREPARING)]
+    ) -> None:
+        """The preparation session before the first dose: what was covered, the client's safety plan."""
+        preparation = Preparation(act(staff, uow, body.held_at), tuple(body.topics), tuple(body.safety_plan))
+        await service.record_preparation(uow, course_id, preparation)
+
+    @router.post("/courses/{course_id}/consent", status_code=204)
+    async def post_consent(
+        course_id: uuid.UUID, body: ConsentIn, uow: UoW, staff: Annotated[Staff, Depends(CONSENTING)]
+    ) -> None:
+        """The client's written consent to the course, as signed."""
+        await service.record_consent(uow, course_id, Consent(act(staff, uow, body.signed_at), body.form_version))
 
     @router.post("/courses/{course_id}/sessions", status_code=201, response_model=SessionOut)
     async def post_session(
@@ -285,6 +333,7 @@ def build_router(rules: SessionRules) -> APIRouter:
             interacting_medicines_since_last=body.interacting_medicines_since_last,
             alcohol_or_drugs_last_24h=body.alcohol_or_drugs_last_24h,
             fasted_as_instructed=body.fasted_as_instructed, pregnancy_excluded=body.pregnancy_excluded,
+            consent_reconfirmed=body.consent_reconfirmed,
         )
         return SessionOut.of(await service.check_before_dosing(uow, session_id, check,
                                                                act=act(staff, uow, body.measured_at)))

@@ -73,6 +73,32 @@ def progress(baseline: int, latest: int) -> Progress:
 
 
 @dataclass(frozen=True)
+class Act:
+    """A clinical act: the member of staff who did it, when it happened, and when it was entered."""
+
+    by: str
+    at: datetime
+    entered_at: datetime
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """The preparation session before the first dose: who held it, what it covered, the client's safety plan (coded)."""
+
+    act: Act
+    topics: tuple[str, ...]
+    safety_plan: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The client's written consent to the course: who recorded it, when it was signed, on which form."""
+
+    act: Act
+    form_version: str
+
+
+@dataclass(frozen=True)
 class Course:
     """A course of dosing sessions for one pathway."""
 
@@ -87,6 +113,8 @@ class Course:
     started_at: datetime
     completed_at: datetime | None = None
     withdrawn_reason: str | None = None
+    preparation: Preparation | None = None
+    consent: Consent | None = None
 
     def require_active(self) -> None:
         """Sessions are scheduled and checked only on an active course."""
@@ -105,20 +133,37 @@ class Course:
             return replace(self, status="completed", completed_at=now)
         return self
 
+    def prepare(self, preparation: Preparation, *, rules: SessionRules) -> Course:
+        """Record the preparation session (a later one replaces it); it must cover what to expect and a safety plan."""
+        self.require_active()
+        check_charted_time("held_at", preparation.act.at, now=preparation.act.entered_at, rules=rules)
+        for field, codes, known in (("topics", preparation.topics, rules.preparation_topics),
+                                    ("safety_plan", preparation.safety_plan, rules.safety_plan_items)):
+            unknown = sorted(set(codes) - set(known))
+            if unknown:
+                raise InvalidField(field, "unknown_code", f"unknown code {unknown[0]!r}")
+        if "what_to_expect" not in preparation.topics:
+            raise InvalidField("topics", "what_to_expect_missing", "preparation covers what to expect")
+        if not preparation.safety_plan:
+            raise InvalidField("safety_plan", "missing", "preparation records the client's safety plan")
+        return replace(self, preparation=preparation)
+
+    def record_consent(self, consent: Consent, *, rules: SessionRules) -> Course:
+        """Record the client's written consent to the course."""
+        self.require_active()
+        check_charted_time("signed_at", consent.act.at, now=consent.act.entered_at, rules=rules)
+        return replace(self, consent=consent)
+
+    def ready_for_a_dose_checked_at(self, at: datetime) -> tuple[bool, bool]:
+        """Whether preparation and written consent were both recorded before a check at ``at``."""
+        return (self.preparation is not None and self.preparation.act.at <= at,
+                self.consent is not None and self.consent.act.at <= at)
+
     def withdraw(self, reason: str, *, now: datetime) -> Course:
         """The enquiry was closed or erased: the course ends (a completed course stays completed)."""
         if self.status != "active":
             return self
         return replace(self, status="withdrawn", completed_at=now, withdrawn_reason=reason)
-
-
-@dataclass(frozen=True)
-class Act:
-    """A clinical act: the member of staff who did it, when it happened, and when it was entered."""
-
-    by: str
-    at: datetime
-    entered_at: datetime
 
 
 @dataclass(frozen=True)

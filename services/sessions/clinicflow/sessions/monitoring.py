@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from clinicflow.sessions.rules import SessionRules
 
 AGE_65_AND_OVER = frozenset({"65-74", "75+"})
-# Reasons only a review can clear: a doctor's override of the deferral does not.
+# Reasons a doctor's override does not clear: a review releases the first two, the record or the client the rest.
 SAFETY_HOLD = "safety_hold"
 UNREVIEWED_ADVERSE_EVENT = "unreviewed_adverse_event"
-NOT_OVERRIDABLE = frozenset({SAFETY_HOLD, UNREVIEWED_ADVERSE_EVENT})
+NOT_OVERRIDABLE = frozenset({SAFETY_HOLD, UNREVIEWED_ADVERSE_EVENT, "no_preparation_session", "no_written_consent",
+                             "consent_not_reconfirmed"})
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,16 @@ class PreDoseCheck:
     alcohol_or_drugs_last_24h: bool
     fasted_as_instructed: bool
     pregnancy_excluded: bool  # true also where pregnancy is not possible
+    consent_reconfirmed: bool  # the client confirms again, before each dose, the consent they gave to the course
 
 
 @dataclass(frozen=True)
 class Standing:
-    """What stands against dosing beyond this check: a safety hold, an adverse event not yet reviewed."""
+    """What stands against dosing beyond this check: the course's preparation and written consent not recorded
+    before it, a safety hold, an adverse event not yet reviewed."""
 
+    prepared: bool = True
+    consented: bool = True
     safety_hold: bool = False
     unreviewed_adverse_event: bool = False
 
@@ -80,6 +85,9 @@ def pre_dose_deferral_reasons(
         (check.alcohol_or_drugs_last_24h, "alcohol_or_drugs_last_24h"),
         (not check.fasted_as_instructed, "not_fasted"),
         (not check.pregnancy_excluded, "pregnancy_not_excluded"),
+        (not standing.prepared, "no_preparation_session"),
+        (not standing.consented, "no_written_consent"),
+        (not check.consent_reconfirmed, "consent_not_reconfirmed"),
         (standing.unreviewed_adverse_event, UNREVIEWED_ADVERSE_EVENT),
         (standing.safety_hold, SAFETY_HOLD),
     ] if breached]

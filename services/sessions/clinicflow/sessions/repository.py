@@ -10,10 +10,12 @@ import asyncpg
 
 from clinicflow.sessions.domain import (
     Act,
+    Consent,
     Course,
     DosingSession,
     Integration,
     Override,
+    Preparation,
     SessionStatus,
     VitalsReading,
 )
@@ -30,7 +32,10 @@ _COURSE_BY_ID = "SELECT * FROM courses WHERE id = $1"
 _COURSE_BY_PATHWAY = "SELECT * FROM courses WHERE pathway_id = $1"
 _LOCK_COURSE = "SELECT * FROM courses WHERE id = $1 FOR UPDATE"
 _SAVE_COURSE = """
-UPDATE courses SET status = $2, latest_phq9 = $3, completed_at = $4, withdrawn_reason = $5 WHERE id = $1"""
+UPDATE courses SET status = $2, latest_phq9 = $3, completed_at = $4, withdrawn_reason = $5,
+       prepared_by = $6, prepared_at = $7, preparation_entered_at = $8, preparation_topics = $9, safety_plan = $10,
+       consent_recorded_by = $11, consent_signed_at = $12, consent_entered_at = $13, consent_form_version = $14
+WHERE id = $1"""
 _ADD_SESSION = """
 INSERT INTO dosing_sessions (id, course_id, pathway_id, status, scheduled_at) VALUES ($1, $2, $3, $4, $5)"""
 _SESSION = "SELECT * FROM dosing_sessions WHERE id = $1"
@@ -114,8 +119,12 @@ class SessionsRepository:
 
     async def save_course(self, *, course: Course) -> None:
         """Write a course's changed state."""
-        c = course
-        await self._conn.execute(_SAVE_COURSE, c.id, c.status, c.latest_phq9, c.completed_at, c.withdrawn_reason)
+        c, prep, consent = course, course.preparation, course.consent
+        await self._conn.execute(
+            _SAVE_COURSE, c.id, c.status, c.latest_phq9, c.completed_at, c.withdrawn_reason,
+            *_act(prep and prep.act), prep and list(prep.topics), prep and list(prep.safety_plan),
+            *_act(consent and consent.act), consent and consent.form_version,
+        )
 
     async def add_session(self, *, session: DosingSession) -> None:
         """Store a scheduled session."""
@@ -244,11 +253,15 @@ def _read_act(by: str | None, at: datetime | None, entered_at: datetime | None =
 
 
 def _course(r: asyncpg.Record) -> Course:
+    prepared = _read_act(r["prepared_by"], r["prepared_at"], r["preparation_entered_at"])
+    consented = _read_act(r["consent_recorded_by"], r["consent_signed_at"], r["consent_entered_at"])
     return Course(
         id=r["id"], pathway_id=r["pathway_id"], status=r["status"], planned_sessions=r["planned_sessions"],
         indications=tuple(r["indications"]), age_band=r["age_band"], baseline_phq9=r["baseline_phq9"],
         latest_phq9=r["latest_phq9"], started_at=r["started_at"], completed_at=r["completed_at"],
         withdrawn_reason=r["withdrawn_reason"],
+        preparation=prepared and Preparation(prepared, tuple(r["preparation_topics"]), tuple(r["safety_plan"])),
+        consent=consented and Consent(consented, r["consent_form_version"]),
     )
 
 

@@ -148,6 +148,8 @@ class SessionRules(_Strict):
     dose: DoseRules
     minimum_hours_between_doses: float
     adverse_event_codes: list[str] = Field(min_length=1)
+    preparation_topics: list[str] = Field(min_length=1, description="What a preparation session may cover.")
+    safety_plan_items: list[str] = Field(min_length=1, description="The parts of a client's safety plan.")
     integration: IntegrationWindow
     planned_sessions: PlannedSessions
 
@@ -173,9 +175,10 @@ def violations(rules: SessionRules) -> Iterator[Violation]:
     yield from _contradictions(rules)
     yield from _dose_violations(rules.dose)
     yield from _time_violations(rules)
-    for code in rules.adverse_event_codes:
-        if not code.replace("_", "").isalnum() or code != code.lower():
-            yield "adverse_event_codes", f"{code!r} is not a lower-case code"
+    for field in ("adverse_event_codes", "preparation_topics", "safety_plan_items"):
+        for code in getattr(rules, field):
+            if not code.replace("_", "").isalnum() or code != code.lower():
+                yield field, f"{code!r} is not a lower-case code"
 
 
 def _bounds(where: str, model: BaseModel, *, at_most: dict[str, float], at_least: dict[str, float] | None = None

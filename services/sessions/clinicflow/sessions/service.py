@@ -10,11 +10,13 @@ from clinicflow.sessions.domain import (
     AFTER_DOSE,
     BEFORE_DOSE,
     Act,
+    Consent,
     Course,
     DischargeRequest,
     DosingSession,
     Integration,
     Override,
+    Preparation,
     SessionStatus,
     VitalsReading,
     integration_after,
@@ -99,6 +101,21 @@ async def end_course_for_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, *, reas
         await uow.sessions.erase_free_text(course_id=course.id)
 
 
+async def record_preparation(uow: UnitOfWork, course_id: uuid.UUID, preparation: Preparation) -> Course:
+    """The preparation session before the first dose: what was covered and the client's safety plan (coded)."""
+    course = (await uow.sessions.course(course_id=course_id, for_update=True)).prepare(preparation, rules=uow.rules)
+    await uow.sessions.save_course(course=course)
+    return course
+
+
+async def record_consent(uow: UnitOfWork, course_id: uuid.UUID, consent: Consent) -> Course:
+    """The client's written consent to the course."""
+    course = (await uow.sessions.course(course_id=course_id, for_update=True)).record_consent(consent,
+                                                                                              rules=uow.rules)
+    await uow.sessions.save_course(course=course)
+    return course
+
+
 async def schedule_session(uow: UnitOfWork, course_id: uuid.UUID, *, scheduled_at: datetime) -> DosingSession:
     """Schedule the course's next dosing session: never more than planned, never beside another session."""
     course = await uow.sessions.course(course_id=course_id, for_update=True)
@@ -128,7 +145,9 @@ async def check_before_dosing(uow: UnitOfWork, session_id: uuid.UUID, check: Pre
     unfinished = [s for s in siblings if s.status in (SessionStatus.READY, SessionStatus.DOSED)]
     if unfinished:
         raise IllegalMove("cannot check this session: an earlier session of the course is not yet discharged or ended")
+    prepared, consented = course.ready_for_a_dose_checked_at(act.at)
     standing = Standing(
+        prepared=prepared, consented=consented,
         safety_hold=safety_hold(await uow.sessions.risk_findings(pathway_id=session.pathway_id)) is not None,
         unreviewed_adverse_event=any(s.unreviewed_adverse_event for s in siblings),
     )
