@@ -349,3 +349,18 @@ async def test_no_dose_before_a_recorded_preparation_session_and_written_consent
     again = await post(sessions, f"/sessions/{sid}/pre-dose-check", {**PRE_DOSE, "consent_reconfirmed": False})
     assert again["deferral_reasons"] == ["consent_not_reconfirmed"]
     assert (await post(sessions, f"/sessions/{sid}/pre-dose-check", PRE_DOSE))["status"] == "ready"
+
+
+async def test_a_session_that_ended_early_is_replaced_so_the_course_can_still_complete(sessions, kafka_settings,
+                                                                                      clock):
+    _, course = await start_course(sessions, kafka_settings)
+    for _ in range(5):
+        await run_a_session(sessions, course["course_id"], clock)
+        clock.advance(days=2)
+    sixth = await dose_a_session(sessions, course["course_id"], clock)
+    await post(sessions, f"/sessions/{sixth['session_id']}/end", {"outcome": "abandoned", "reason": "client_request"})
+    clock.advance(days=2)
+    replacement = await schedule(sessions, course["course_id"], clock)
+    assert replacement["status"] == "scheduled"
+    clock.advance(days=2, minutes=1)
+    await schedule(sessions, course["course_id"], clock, status=409)  # six planned: five done, one to go

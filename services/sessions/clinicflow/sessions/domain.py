@@ -122,7 +122,7 @@ class Course:
             raise IllegalMove(f"the course is {self.status}")
 
     def check_room_for_session(self, sessions_going_ahead: int) -> None:
-        """No more sessions than planned (deferred and cancelled ones do not count)."""
+        """No more sessions than planned."""
         self.require_active()
         if sessions_going_ahead >= self.planned_sessions:
             raise IllegalMove(f"the course's {self.planned_sessions} planned sessions are already scheduled")

@@ -32,6 +32,8 @@ from clinicflow.shared.errors import IllegalMove, InvalidField, NotFound
 from clinicflow.shared.outbox import EventWriter
 
 SOURCE = "clinicflow/sessions"
+NOT_COUNTED = frozenset({SessionStatus.DEFERRED, SessionStatus.CANCELLED, SessionStatus.ABANDONED,
+                         SessionStatus.TRANSFERRED})
 
 
 @dataclass(frozen=True)
@@ -120,12 +122,14 @@ async def schedule_session(uow: UnitOfWork, course_id: uuid.UUID, *, scheduled_a
     """Schedule the course's next dosing session: never more than planned, never beside another session."""
     course = await uow.sessions.course(course_id=course_id, for_update=True)
     siblings = await uow.sessions.sessions_of_course(course_id=course_id)
-    going_ahead = [s for s in siblings if s.status not in (SessionStatus.DEFERRED, SessionStatus.CANCELLED)]
-    course.check_room_for_session(len(going_ahead))
+    # The plan counts sessions that go ahead or were completed; one that ended early is replaced.
+    course.check_room_for_session(sum(s.status not in NOT_COUNTED for s in siblings))
     if scheduled_at < uow.events.now - timedelta(hours=uow.rules.charting_window_hours):
         raise InvalidField("scheduled_at", "too_old", "a session cannot be scheduled that far in the past")
-    conflict = dose_conflict(scheduled_at, [s.dosed_at or s.scheduled_at for s in going_ahead],
-                             zone=uow.rules.zone, minimum_hours=uow.rules.minimum_hours_between_doses)
+    nearby = [s.dosed_at or s.scheduled_at for s in siblings
+              if s.status not in (SessionStatus.DEFERRED, SessionStatus.CANCELLED)]
+    conflict = dose_conflict(scheduled_at, nearby, zone=uow.rules.zone,
+                             minimum_hours=uow.rules.minimum_hours_between_doses)
     if conflict:
         raise IllegalMove(f"cannot schedule the session there: {conflict}")
     session = DosingSession(id=uuid.uuid4(), course_id=course.id, pathway_id=course.pathway_id,
