@@ -12,7 +12,15 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from clinicflow.shared.catalogue import EnquiryCallbackLogged, EnquiryClosed, EnquiryReceived, RiskFlagged
+from clinicflow.shared.catalogue import (
+    EnquiryCallbackLogged,
+    EnquiryClosed,
+    EnquiryReceived,
+    RiskFlagged,
+    SessionLogged,
+    SessionOverridden,
+    VitalsSummary,
+)
 from tests.integration.conftest import bearer, notifications_instance
 from tests.support import eventually, events_on, publish_event
 
@@ -185,3 +193,25 @@ async def test_the_acknowledgement_link_page_needs_no_sign_in_but_reveals_nothin
     async with httpx.AsyncClient(base_url=str(notifications.http.base_url)) as anonymous:
         page = await anonymous.get(f"/ack/{'0' * 32}.9999999999.{'0' * 32}")
     assert page.status_code == 200 and "pathway" not in page.text.lower()
+
+
+async def test_overrides_and_sessions_that_ended_early_reach_the_clinical_lead_and_the_team(
+    notifications, staff_channels, kafka_settings
+):
+    course, session = uuid.uuid4(), uuid.uuid4()
+    await publish_event(kafka_settings, "session.overridden", uuid.uuid4(), SessionOverridden(
+        course_id=course, session_id=session, step="dose", rule="dose_outside_protocol", overridden_by="dr-1",
+        rule_set_version="sessions-rules-2026.2"))
+    [mail] = await eventually(lambda: staff_channels.smtp.messages)
+    assert (mail.to, mail.subject) == ("clinical.lead@clinic.example", "Safety rule overridden")
+    assert "dose_outside_protocol" in mail.body
+    now = datetime.now(UTC)
+    await publish_event(kafka_settings, "session.logged", uuid.uuid4(), SessionLogged(
+        course_id=course, session_id=session, session_number=2, route="iv", dose_mg=35.0, monitoring_minutes=45,
+        vitals_summary=VitalsSummary(), discharged_at=now, rule_set_version="sessions-rules-2026.2",
+        outcome="transferred_to_hospital", ended_early=True))
+    await eventually(lambda: len(staff_channels.smtp.messages) == 6)
+    assert sorted(m.to for m in staff_channels.smtp.messages[1:]) == sorted([
+        "clinical.lead@clinic.example", "doctor.one@clinic.example", "doctor.two@clinic.example",
+        "clinician.one@clinic.example", "nurse.one@clinic.example"])
+    assert "transferred_to_hospital" in staff_channels.smtp.messages[-1].body

@@ -364,3 +364,23 @@ async def test_a_session_that_ended_early_is_replaced_so_the_course_can_still_co
     assert replacement["status"] == "scheduled"
     clock.advance(days=2, minutes=1)
     await schedule(sessions, course["course_id"], clock, status=409)  # six planned: five done, one to go
+
+
+async def test_at_the_very_edge_of_the_discharge_ranges_and_the_hard_maximum_the_client_goes_ahead(
+    sessions, kafka_settings, clock
+):
+    _, course = await start_course(sessions, kafka_settings)
+    sid = (await checked(sessions, clock, course["course_id"]))["session_id"]
+    at_maximum = await post(sessions, f"/sessions/{sid}/dose-order", {
+        **IV, "dose_mg_per_kg": 1.0, "override_reason": "partial response at 0.75 twice; cardiology cleared"},
+        headers=DOCTOR)
+    assert at_maximum["dose"]["mg"] == 70.0
+    await post(sessions, f"/sessions/{sid}/dose", {})
+    await post(sessions, f"/sessions/{sid}/dose/witness", headers=DOCTOR_2)
+    clock.advance(minutes=40)
+    await post(sessions, f"/sessions/{sid}/vitals", SETTLED, status=201)
+    clock.advance(minutes=80)
+    edge = {"systolic": 160, "diastolic": 100, "heart_rate": 110, "spo2": 94, "moaas": 5, "cadss": [1, 1, 0, 0, 0, 0]}
+    assert (await post(sessions, f"/sessions/{sid}/vitals", edge, status=201))["breached"] == []
+    assert (await post(sessions, f"/sessions/{sid}/discharge", {"checklist": CHECKLIST},
+                       headers=CLINICIAN))["status"] == "discharged"

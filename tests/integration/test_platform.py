@@ -158,12 +158,18 @@ async def _write_in_a_read_only_transaction(conn: asyncpg.Connection) -> None:
     await conn.execute("CREATE TEMP TABLE failover_probe (x int)")
 
 
+async def _break_the_protocol(_conn: asyncpg.Connection) -> None:
+    # What asyncpg raised when a database restart broke a connection mid-query (seen in the fault tests).
+    raise asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress")
+
+
 async def _time_out_on_a_lock(conn: asyncpg.Connection) -> None:
     await conn.execute("SET LOCAL lock_timeout = '50ms'")
     await conn.execute("LOCK TABLE effects IN ACCESS EXCLUSIVE MODE")  # held by the test meanwhile: 55P03
 
 
-@pytest.mark.parametrize("fail", [_lose_the_connection, _write_in_a_read_only_transaction, _time_out_on_a_lock])
+@pytest.mark.parametrize("fail", [_lose_the_connection, _write_in_a_read_only_transaction, _time_out_on_a_lock,
+                                  _break_the_protocol])
 async def test_a_transient_database_failure_is_retried_without_dead_lettering(pool, kafka_settings, fail):
     event = enquiry_received()
     failures_left = 2
@@ -200,6 +206,20 @@ async def test_a_defect_in_a_handler_is_parked_at_once_not_retried(pool, kafka_s
         dlq = f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq"
         [letter] = await eventually(lambda: read_dead_letters(kafka_settings, dlq))
         assert running.metrics.failed.labels(kind="transient")._value.get() == 0
+    assert letter.headers[DLQ_REASON] == "handler_error"
+
+
+async def test_an_error_that_may_be_a_defect_is_retried_then_parked_never_redelivered_for_ever(pool, kafka_settings):
+    event = enquiry_received()
+
+    async def always_broken(_delivery: Delivery) -> None:
+        raise asyncpg.InternalClientError("cannot switch to state 15")
+
+    async with running_consumer(pool, kafka_settings, always_broken, retry_attempts=3) as running:
+        await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()], key=str(event.subject).encode())
+        dlq = f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq"
+        [letter] = await eventually(lambda: read_dead_letters(kafka_settings, dlq))
+        assert running.metrics.failed.labels(kind="transient")._value.get() == 2
     assert letter.headers[DLQ_REASON] == "handler_error"
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from clinicflow.shared.metrics import Metrics
-from clinicflow.shared.retry import is_transient
+from clinicflow.shared.retry import is_perhaps_transient, is_transient
 
 ALERTS = Path(__file__).resolve().parents[2] / "deploy" / "monitoring" / "alerts.yml"
 
@@ -43,6 +43,12 @@ def test_a_failure_of_the_database_not_of_the_work_is_transient(error):
 ])
 def test_a_failure_that_retrying_cannot_fix_is_not_transient(error):
     assert not is_transient(error("x"))
+
+
+def test_asyncpgs_catch_all_is_perhaps_transient_and_nothing_else_is():
+    assert is_perhaps_transient(asyncpg.InternalClientError("cannot switch to state 15"))
+    assert not is_transient(asyncpg.InternalClientError("x"))
+    assert not is_perhaps_transient(KeyError("x")) and not is_perhaps_transient(asyncpg.UniqueViolationError("x"))
 
 
 def test_failures_below_sql_are_transient_and_defects_are_not():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -34,13 +34,17 @@ NotificationChannel = Literal["email", "chat", "sms", "inbox"]
 
 
 class Payload(BaseModel):
-    """Base of every payload: immutable, and tolerant of fields added later in the same version."""
+    """Base of every payload: immutable, and tolerant of fields added later in the same version. An event's payload
+    class names its event type once (``event_type``); nested parts of a payload have none."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+    event_type: ClassVar[str]
 
 
 class WebFormEnquirySubmitted(Payload):
     """The raw admissions form as an upstream web form emits it. Identifiable: intake alone reads it."""
+
+    event_type: ClassVar[str] = "webform.enquiry.submitted"
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -61,6 +65,8 @@ class WebFormEnquirySubmitted(Payload):
 class EnquiryReceived(Payload):
     """A valid enquiry was accepted: the pathway starts."""
 
+    event_type: ClassVar[str] = "enquiry.received"
+
     channel: Channel = Field(description="How the enquiry came in.")
     concerns: list[Concern] = Field(description="Conditions the person asks about.")
     age_band: AgeBand = Field(description="Age band at enquiry (never the date of birth).")
@@ -72,6 +78,8 @@ class EnquiryReceived(Payload):
 class EnquiryCallbackLogged(Payload):
     """The contact centre logged a call-back attempt."""
 
+    event_type: ClassVar[str] = "enquiry.callback.logged"
+
     attempt_number: int = Field(ge=1, description="1 for the first attempt.")
     outcome: CallbackOutcome = Field(description="What happened on the call.")
     next_attempt_due: AwareDatetime | None = Field(None, description="When to try again, if another attempt is due.")
@@ -81,6 +89,8 @@ class EnquiryCallbackLogged(Payload):
 class IntakeAssessmentBooked(Payload):
     """A formal intake assessment was booked."""
 
+    event_type: ClassVar[str] = "intake.assessment.booked"
+
     assessment_at: AwareDatetime = Field(description="When the assessment takes place.")
     clinician_id: str = Field(description="Staff id of the assessing clinician.")
     funding_route: FundingRoute = Field(description="Self-funded or insured.")
@@ -89,15 +99,21 @@ class IntakeAssessmentBooked(Payload):
 class EnquiryClosed(Payload):
     """The enquiry was closed without (further) treatment."""
 
+    event_type: ClassVar[str] = "enquiry.closed"
+
     reason: CloseReason = Field(description="Why it was closed.")
 
 
 class EnquiryErased(Payload):
     """The person's identifiers were erased on request; coded history remains."""
 
+    event_type: ClassVar[str] = "enquiry.erased"
+
 
 class MeasureRecorded(Payload):
     """A validated questionnaire was scored (answers never leave screening)."""
+
+    event_type: ClassVar[str] = "screening.measure.recorded"
 
     measure_id: uuid.UUID = Field(description="Id of the recorded measure.")
     instrument: Instrument = Field(description="Which instrument.")
@@ -111,6 +127,8 @@ class MeasureRecorded(Payload):
 class RiskFlagged(Payload):
     """An urgent safety finding, e.g. a PHQ-9 item 9 answer of 1 or more."""
 
+    event_type: ClassVar[str] = "screening.risk.flagged"
+
     alert_id: uuid.UUID = Field(description="Id of the safety alert; acknowledgements name it.")
     reason: str = Field(description="Coded reason, e.g. `phq9_item9_self_harm_thoughts`.")
     severity: Severity = Field(description="How urgent.")
@@ -121,6 +139,8 @@ class RiskFlagged(Payload):
 class RiskReviewed(Payload):
     """A doctor reviewed the risk a safety flag raised (or reviewed a high finding again); high holds the course."""
 
+    event_type: ClassVar[str] = "screening.risk.reviewed"
+
     risk_level: RiskLevel = Field(description="What the review found.")
     reviewed_by: str = Field(description="Staff id of the reviewing doctor.")
     rule_set_version: str = Field(description="Version of the screening rules.")
@@ -128,6 +148,8 @@ class RiskReviewed(Payload):
 
 class ScreeningCompleted(Payload):
     """A doctor signed off the screening outcome."""
+
+    event_type: ClassVar[str] = "screening.completed"
 
     outcome: ScreeningOutcome = Field(description="The doctor's decision.")
     proposed_outcome: ProposedOutcome = Field(description="What the rules proposed.")
@@ -143,6 +165,8 @@ class ScreeningCompleted(Payload):
 class CourseStarted(Payload):
     """A treatment course was opened for an eligible client."""
 
+    event_type: ClassVar[str] = "course.started"
+
     course_id: uuid.UUID = Field(description="Id of the course.")
     planned_sessions: int = Field(ge=1, description="Planned dosing sessions (usually 6 to 8).")
     indications: list[Concern] = Field(description="Conditions treated.")
@@ -152,6 +176,8 @@ class CourseStarted(Payload):
 class SessionDeferred(Payload):
     """A dosing session was deferred, e.g. for pre-dose blood pressure."""
 
+    event_type: ClassVar[str] = "session.deferred"
+
     course_id: uuid.UUID = Field(description="Id of the course.")
     session_id: uuid.UUID = Field(description="Id of the dosing session.")
     reason_codes: list[str] = Field(description="Coded reasons, e.g. `pre_dose_bp_above_guide`.")
@@ -160,6 +186,8 @@ class SessionDeferred(Payload):
 
 class VitalsAlerted(Payload):
     """An in-session reading breached an alert threshold."""
+
+    event_type: ClassVar[str] = "session.vitals.alerted"
 
     alert_id: uuid.UUID = Field(description="Id of the safety alert; acknowledgements name it.")
     course_id: uuid.UUID = Field(description="Id of the course.")
@@ -182,6 +210,8 @@ class VitalsSummary(Payload):
 
 class SessionLogged(Payload):
     """A dosing session ended after its dose: the client discharged, or the session abandoned or transferred."""
+
+    event_type: ClassVar[str] = "session.logged"
 
     course_id: uuid.UUID = Field(description="Id of the course.")
     session_id: uuid.UUID = Field(description="Id of the dosing session.")
@@ -208,6 +238,8 @@ class SessionLogged(Payload):
 class SessionOverridden(Payload):
     """A doctor went ahead despite a safety rule; the written reason stays in sessions."""
 
+    event_type: ClassVar[str] = "session.overridden"
+
     course_id: uuid.UUID = Field(description="Id of the course.")
     session_id: uuid.UUID = Field(description="Id of the dosing session.")
     step: SessionStep = Field(description="Where: the pre-dose check, the dose, or discharge.")
@@ -219,6 +251,8 @@ class SessionOverridden(Payload):
 class IntegrationDue(Payload):
     """An integration-therapy session falls due after a dosing session."""
 
+    event_type: ClassVar[str] = "integration.due"
+
     integration_id: uuid.UUID = Field(description="Id of the integration session.")
     session_id: uuid.UUID = Field(description="The dosing session it follows.")
     due_by: AwareDatetime = Field(description="When it should have happened by.")
@@ -226,6 +260,8 @@ class IntegrationDue(Payload):
 
 class IntegrationOverdue(Payload):
     """An integration session was not completed in its window."""
+
+    event_type: ClassVar[str] = "integration.overdue"
 
     integration_id: uuid.UUID = Field(description="Id of the integration session.")
     session_id: uuid.UUID = Field(description="The dosing session it follows.")
@@ -235,6 +271,8 @@ class IntegrationOverdue(Payload):
 class IntegrationCompleted(Payload):
     """The therapist recorded the integration session."""
 
+    event_type: ClassVar[str] = "integration.completed"
+
     integration_id: uuid.UUID = Field(description="Id of the integration session.")
     session_id: uuid.UUID = Field(description="The dosing session it follows.")
     completed_by: str = Field(description="Staff id of the therapist.")
@@ -242,6 +280,8 @@ class IntegrationCompleted(Payload):
 
 class CourseProgressUpdated(Payload):
     """A follow-up PHQ-9 changed the course's outcome figures (docs/clinical-rules.md §2)."""
+
+    event_type: ClassVar[str] = "course.progress.updated"
 
     course_id: uuid.UUID = Field(description="Id of the course.")
     baseline_phq9: int = Field(description="The course's baseline PHQ-9 total.")
@@ -253,6 +293,8 @@ class CourseProgressUpdated(Payload):
 
 class CourseCompleted(Payload):
     """The last planned session and its integration are done."""
+
+    event_type: ClassVar[str] = "course.completed"
 
     course_id: uuid.UUID = Field(description="Id of the course.")
     sessions_completed: int = Field(description="Dosing sessions logged.")
@@ -266,12 +308,16 @@ class CourseCompleted(Payload):
 class AlertAcknowledged(Payload):
     """A member of staff acknowledged an urgent alert."""
 
+    event_type: ClassVar[str] = "alert.acknowledged"
+
     alert_id: uuid.UUID = Field(description="The alert acknowledged.")
     acknowledged_by: str = Field(description="Staff id.")
 
 
 class NotificationSent(Payload):
     """A notification was delivered (delivery audit)."""
+
+    event_type: ClassVar[str] = "notification.sent"
 
     notification_id: uuid.UUID = Field(description="Id of the delivery.")
     source_event_id: uuid.UUID = Field(description="The event that caused it.")
@@ -283,6 +329,8 @@ class NotificationSent(Payload):
 class NotificationFailed(NotificationSent):
     """A notification could not be delivered after the configured attempts."""
 
+    event_type: ClassVar[str] = "notification.failed"
+
     reason: str = Field(description="Coded reason for the failure.")
 
 
@@ -290,11 +338,15 @@ class NotificationFailed(NotificationSent):
 class EventSpec:
     """One event type: its name, the one service that produces it, and its payload model."""
 
-    type: str
-    producer: str
     payload: type[Payload]
+    producer: str
     version: int = 1
     identifiable: bool = False  # carries personal data: its topics get a short retention
+
+    @property
+    def type(self) -> str:
+        """The event type, as its payload class names it."""
+        return self.payload.event_type
 
     @property
     def topic(self) -> str:
@@ -310,29 +362,29 @@ class EventSpec:
 CATALOGUE: dict[str, EventSpec] = {
     spec.type: spec
     for spec in (
-        EventSpec("webform.enquiry.submitted", "webform", WebFormEnquirySubmitted, identifiable=True),
-        EventSpec("enquiry.received", "intake", EnquiryReceived),
-        EventSpec("enquiry.callback.logged", "intake", EnquiryCallbackLogged),
-        EventSpec("intake.assessment.booked", "intake", IntakeAssessmentBooked),
-        EventSpec("enquiry.closed", "intake", EnquiryClosed),
-        EventSpec("enquiry.erased", "intake", EnquiryErased),
-        EventSpec("screening.measure.recorded", "screening", MeasureRecorded),
-        EventSpec("screening.risk.flagged", "screening", RiskFlagged),
-        EventSpec("screening.risk.reviewed", "screening", RiskReviewed),
-        EventSpec("screening.completed", "screening", ScreeningCompleted),
-        EventSpec("course.started", "sessions", CourseStarted),
-        EventSpec("session.deferred", "sessions", SessionDeferred),
-        EventSpec("session.vitals.alerted", "sessions", VitalsAlerted),
-        EventSpec("session.logged", "sessions", SessionLogged),
-        EventSpec("session.overridden", "sessions", SessionOverridden),
-        EventSpec("integration.due", "sessions", IntegrationDue),
-        EventSpec("integration.overdue", "sessions", IntegrationOverdue),
-        EventSpec("integration.completed", "sessions", IntegrationCompleted),
-        EventSpec("course.progress.updated", "sessions", CourseProgressUpdated),
-        EventSpec("course.completed", "sessions", CourseCompleted),
-        EventSpec("alert.acknowledged", "notifications", AlertAcknowledged),
-        EventSpec("notification.sent", "notifications", NotificationSent),
-        EventSpec("notification.failed", "notifications", NotificationFailed),
+        EventSpec(WebFormEnquirySubmitted, "webform", identifiable=True),
+        EventSpec(EnquiryReceived, "intake"),
+        EventSpec(EnquiryCallbackLogged, "intake"),
+        EventSpec(IntakeAssessmentBooked, "intake"),
+        EventSpec(EnquiryClosed, "intake"),
+        EventSpec(EnquiryErased, "intake"),
+        EventSpec(MeasureRecorded, "screening"),
+        EventSpec(RiskFlagged, "screening"),
+        EventSpec(RiskReviewed, "screening"),
+        EventSpec(ScreeningCompleted, "screening"),
+        EventSpec(CourseStarted, "sessions"),
+        EventSpec(SessionDeferred, "sessions"),
+        EventSpec(VitalsAlerted, "sessions"),
+        EventSpec(SessionLogged, "sessions"),
+        EventSpec(SessionOverridden, "sessions"),
+        EventSpec(IntegrationDue, "sessions"),
+        EventSpec(IntegrationOverdue, "sessions"),
+        EventSpec(IntegrationCompleted, "sessions"),
+        EventSpec(CourseProgressUpdated, "sessions"),
+        EventSpec(CourseCompleted, "sessions"),
+        EventSpec(AlertAcknowledged, "notifications"),
+        EventSpec(NotificationSent, "notifications"),
+        EventSpec(NotificationFailed, "notifications"),
     )
 }
 

@@ -31,7 +31,7 @@ from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.logs import bind_event_context, clear_event_context
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.retry import Backoff, is_transient
+from clinicflow.shared.retry import Backoff, is_perhaps_transient, is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -167,8 +167,9 @@ class EventConsumer:
                 await self._dead_letter(record, exc, envelope)
                 return
             except Exception as exc:
-                if not is_transient(exc):  # a defect or an unforeseen input: park it, keep the partition moving
-                    await self._park(record, envelope, exc)
+                transient = is_transient(exc)
+                if not transient and (not is_perhaps_transient(exc) or attempt == self._retry_attempts):
+                    await self._park(record, envelope, exc)  # a defect or an unforeseen input: keep the partition moving
                     return
                 self._metrics.failed.labels(kind="transient").inc()
                 log.warning("transient failure handling event", error=type(exc).__name__, attempt=attempt)

@@ -18,9 +18,8 @@ from typing import Protocol
 
 import asyncpg
 import structlog
-from pydantic import BaseModel
 
-from clinicflow.shared.catalogue import spec_for
+from clinicflow.shared.catalogue import Payload, spec_for
 from clinicflow.shared.envelope import Envelope, new_envelope
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.retry import Backoff
@@ -70,10 +69,11 @@ class EventWriter:
     now: datetime
     cause: Envelope | None = None
 
-    async def emit(self, event_type: str, pathway_id: uuid.UUID, payload: BaseModel) -> Envelope:
-        """Queue one event about a pathway; returns it."""
+    async def emit(self, pathway_id: uuid.UUID, payload: Payload) -> Envelope:
+        """Queue one event about a pathway (its type is the payload's); returns it."""
         envelope = new_envelope(
-            type=event_type, source=self.source, subject=pathway_id, data=payload, time=self.now, cause=self.cause
+            type=payload.event_type, source=self.source, subject=pathway_id, data=payload, time=self.now,
+            cause=self.cause,
         )
         await self.outbox.add(envelope)
         return envelope

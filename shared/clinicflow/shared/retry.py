@@ -18,6 +18,17 @@ TRANSIENT_SQLSTATES = frozenset({"55P03", "25006"})
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (OSError, TimeoutError, asyncpg.InterfaceError)
 
 
+# asyncpg's catch-all for a protocol in an unexpected state. Seen when a connection breaks mid-query (a database
+# restart), but it can as well be a defect, so it is retried a few times on fresh connections, then parked: never
+# redelivered for ever, never parked at the first sight of it.
+_PERHAPS_TRANSIENT: tuple[type[BaseException], ...] = (asyncpg.InternalClientError,)
+
+
+def is_perhaps_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` deserves a few retries before it is treated as a defect."""
+    return isinstance(exc, _PERHAPS_TRANSIENT)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` may succeed if the same work is tried again later (the work itself is sound)."""
     if isinstance(exc, asyncpg.PostgresError):

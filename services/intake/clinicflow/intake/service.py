@@ -64,7 +64,7 @@ async def submit_enquiry(uow: UnitOfWork, form: EnquirySubmission, *, submission
         # Another request with the same key committed between our look-up and our insert.
         earlier = await uow.enquiries.find_by_submission_key(submission_key=submission_key)
         return _repeat(earlier, fingerprint)
-    await uow.events.emit("enquiry.received", enquiry.id, catalogue.EnquiryReceived(
+    await uow.events.emit(enquiry.id, catalogue.EnquiryReceived(
         channel=enquiry.channel, concerns=list(enquiry.concerns), age_band=enquiry.age_band,
         preferred_contact_window=enquiry.preferred_contact_window, consent_version=enquiry.consent_version,
         received_at=enquiry.received_at,
@@ -87,7 +87,7 @@ async def log_callback(
     enquiry = enquiry.log_callback(outcome, now=uow.events.now, policy=policy)
     await uow.enquiries.save(enquiry=enquiry)
     await uow.enquiries.add_callback(enquiry=enquiry, outcome=outcome, logged_by=staff_id, logged_at=uow.events.now)
-    await uow.events.emit("enquiry.callback.logged", enquiry.id, catalogue.EnquiryCallbackLogged(
+    await uow.events.emit(enquiry.id, catalogue.EnquiryCallbackLogged(
         attempt_number=enquiry.callback_attempts, outcome=outcome, next_attempt_due=enquiry.next_attempt_due,
         logged_by=staff_id,
     ))
@@ -113,7 +113,7 @@ async def book_assessment(uow: UnitOfWork, enquiry_id: uuid.UUID, booking: Booki
     await uow.enquiries.set_authorisation_reference(
         enquiry_id=enquiry.id, reference=booking.funding.authorisation_reference
     )
-    await uow.events.emit("intake.assessment.booked", enquiry.id, catalogue.IntakeAssessmentBooked(
+    await uow.events.emit(enquiry.id, catalogue.IntakeAssessmentBooked(
         assessment_at=booking.assessment_at, clinician_id=booking.clinician_id, funding_route=booking.funding.route,
     ))
     return enquiry
@@ -124,7 +124,7 @@ async def close_enquiry(uow: UnitOfWork, enquiry_id: uuid.UUID, *, reason: str, 
     enquiry = await uow.enquiries.get(enquiry_id=enquiry_id, for_update=True)
     enquiry = enquiry.close(reason, policy=policy)
     await uow.enquiries.save(enquiry=enquiry)
-    await uow.events.emit("enquiry.closed", enquiry.id, catalogue.EnquiryClosed(reason=reason))
+    await uow.events.emit(enquiry.id, catalogue.EnquiryClosed(reason=reason))
     return enquiry
 
 
@@ -144,4 +144,4 @@ async def erase_personal_data(uow: UnitOfWork, enquiry_id: uuid.UUID, *, staff_i
     await uow.enquiries.erase_details(enquiry_id=enquiry_id)
     await uow.enquiries.audit(staff_id=staff_id, action="erase_personal_details", enquiry_id=enquiry_id,
                               purpose=purpose)
-    await uow.events.emit("enquiry.erased", enquiry.id, catalogue.EnquiryErased())
+    await uow.events.emit(enquiry.id, catalogue.EnquiryErased())

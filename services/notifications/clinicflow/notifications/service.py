@@ -111,7 +111,7 @@ async def _add(uow: UnitOfWork, delivery: Delivery) -> bool:
 
 async def _sent(uow: UnitOfWork, delivery: Delivery, *, attempts: int) -> None:
     if await uow.notifications.mark_sent(delivery_id=delivery.id, attempts=attempts, at=uow.events.now):
-        await uow.events.emit("notification.sent", delivery.pathway_id, catalogue.NotificationSent(
+        await uow.events.emit(delivery.pathway_id, catalogue.NotificationSent(
             notification_id=delivery.id, source_event_id=delivery.event_id, channel=delivery.channel,
             recipient_role=delivery.recipient_role, attempt_count=attempts,
         ))
@@ -172,7 +172,7 @@ async def _record(uow: UnitOfWork, delivery: Delivery, failure: Exception | None
         await uow.notifications.mark_retry(delivery_id=delivery.id, attempts=attempts, at=retry_at,
                                            error=str(failure))
     elif await uow.notifications.mark_failed(delivery_id=delivery.id, attempts=attempts, error=str(failure)):
-        await uow.events.emit("notification.failed", delivery.pathway_id, catalogue.NotificationFailed(
+        await uow.events.emit(delivery.pathway_id, catalogue.NotificationFailed(
             notification_id=delivery.id, source_event_id=delivery.event_id, channel=delivery.channel,
             recipient_role=delivery.recipient_role, attempt_count=attempts, reason=str(failure),
         ))
@@ -255,7 +255,7 @@ async def acknowledge_by_link(uow: UnitOfWork, token: str) -> None:
 
 async def _acknowledge_alert(uow: UnitOfWork, alert_id: uuid.UUID, pathway_id: uuid.UUID, *, by: str) -> None:
     if await uow.notifications.acknowledge_alert(alert_id=alert_id, by=by, at=uow.events.now):
-        await uow.events.emit("alert.acknowledged", pathway_id, catalogue.AlertAcknowledged(
+        await uow.events.emit(pathway_id, catalogue.AlertAcknowledged(
             alert_id=alert_id, acknowledged_by=by,
         ))
 

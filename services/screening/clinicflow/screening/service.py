@@ -93,7 +93,7 @@ async def record_measure(uow: UnitOfWork, pathway_id: uuid.UUID, given: MeasureI
     await uow.screening.add_measure(measure=measure, request_key=given.request_key)
     if alert:  # its event goes out before the measure's own
         await _raise_risk_flag(uow, case, measure_id=measure.id, request_key=given.request_key)
-    await uow.events.emit("screening.measure.recorded", pathway_id, catalogue.MeasureRecorded(
+    await uow.events.emit(pathway_id, catalogue.MeasureRecorded(
         measure_id=measure.id, instrument=measure.instrument, total=measure.total, band=measure.band,
         context=measure.context, flags=list(measure.flags), rule_set_version=measure.rule_set_version,
     ))
@@ -108,7 +108,7 @@ async def _raise_risk_flag(
     await uow.screening.add_risk_flag(pathway_id=case.pathway_id, flag=flag, rule_set_version=uow.rules.version,
                                       request_key=request_key)
     await uow.screening.save_case(case=case.flag_risk())
-    await uow.events.emit("screening.risk.flagged", case.pathway_id, catalogue.RiskFlagged(
+    await uow.events.emit(case.pathway_id, catalogue.RiskFlagged(
         alert_id=flag.alert_id, reason=ITEM9_FLAG, severity="urgent", measure_id=measure_id,
         rule_set_version=uow.rules.version,
     ))
@@ -132,7 +132,7 @@ async def review_risk(uow: UnitOfWork, pathway_id: uuid.UUID, *, doctor_id: str,
     case = (await uow.screening.get_case(pathway_id=pathway_id, for_update=True)).review_risk(risk_level)
     await uow.screening.review_risk_flags(pathway_id=pathway_id, doctor_id=doctor_id, at=uow.events.now, level=risk_level)
     await uow.screening.save_case(case=case)
-    await uow.events.emit("screening.risk.reviewed", pathway_id, catalogue.RiskReviewed(
+    await uow.events.emit(pathway_id, catalogue.RiskReviewed(
         risk_level=risk_level, reviewed_by=doctor_id, rule_set_version=uow.rules.version,
     ))
     return case
@@ -153,7 +153,7 @@ async def sign_off(uow: UnitOfWork, pathway_id: uuid.UUID, decision: SignOff) ->
         decision, baseline_taken=set(baseline), required=required_baseline(concerns, uow.rules), now=uow.events.now
     )
     await uow.screening.save_case(case=case)
-    await uow.events.emit("screening.completed", pathway_id, catalogue.ScreeningCompleted(
+    await uow.events.emit(pathway_id, catalogue.ScreeningCompleted(
         outcome=case.outcome, proposed_outcome=case.proposal.outcome,
         contraindication_codes=list(case.proposal.codes), overridden=case.overridden, signed_by=case.signed_by,
         baseline_totals=baseline, indications=list(concerns), age_band=age_band,

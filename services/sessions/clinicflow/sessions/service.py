@@ -55,7 +55,7 @@ async def open_course(uow: UnitOfWork, pathway_id: uuid.UUID, screening: catalog
         baseline_phq9=screening.baseline_totals.get("phq9"), latest_phq9=None, started_at=uow.events.now,
     )
     if await uow.sessions.add_course(course=course):
-        await uow.events.emit("course.started", pathway_id, catalogue.CourseStarted(
+        await uow.events.emit(pathway_id, catalogue.CourseStarted(
             course_id=course.id, planned_sessions=course.planned_sessions, indications=list(course.indications),
             baseline_phq9=course.baseline_phq9,
         ))
@@ -74,7 +74,7 @@ async def note_measure(uow: UnitOfWork, pathway_id: uuid.UUID, measure: catalogu
     course = await uow.sessions.course(course_id=course.id, for_update=True)
     await uow.sessions.save_course(course=replace(course, latest_phq9=measure.total))
     figures = progress(course.baseline_phq9, measure.total)
-    await uow.events.emit("course.progress.updated", pathway_id, catalogue.CourseProgressUpdated(
+    await uow.events.emit(pathway_id, catalogue.CourseProgressUpdated(
         course_id=course.id, baseline_phq9=figures.baseline, latest_phq9=figures.latest,
         change_percent=figures.change_percent, response=figures.response, remission=figures.remission,
     ))
@@ -161,7 +161,7 @@ async def check_before_dosing(uow: UnitOfWork, session_id: uuid.UUID, check: Pre
     reading = VitalsReading(check.vitals, act.at, act.by, act.entered_at)
     await _record_reading(uow, session, reading, phase="pre_dose")
     if session.status is SessionStatus.DEFERRED:
-        await uow.events.emit("session.deferred", session.pathway_id, catalogue.SessionDeferred(
+        await uow.events.emit(session.pathway_id, catalogue.SessionDeferred(
             course_id=session.course_id, session_id=session.id, reason_codes=list(reasons),
             rule_set_version=uow.rules.version,
         ))
@@ -245,7 +245,7 @@ async def _record_reading(uow: UnitOfWork, session: DosingSession, reading: Vita
         alert_id = uuid.uuid4()
         await uow.sessions.add_alert(alert_id=alert_id, session_id=session.id, breached=breached,
                                      rule_set_version=uow.rules.version, at=uow.events.now)
-        await uow.events.emit("session.vitals.alerted", session.pathway_id, catalogue.VitalsAlerted(
+        await uow.events.emit(session.pathway_id, catalogue.VitalsAlerted(
             alert_id=alert_id, course_id=session.course_id, session_id=session.id, breached=breached,
             severity="urgent", rule_set_version=uow.rules.version,
         ))
@@ -268,7 +268,7 @@ async def discharge(uow: UnitOfWork, session_id: uuid.UUID, request: DischargeRe
         await _record_override(uow, session, override)
     integration = integration_after(session, uow.rules)
     await uow.sessions.add_integration(integration=integration)
-    await uow.events.emit("session.logged", session.pathway_id, _logged(session, readings, uow.rules))
+    await uow.events.emit(session.pathway_id, _logged(session, readings, uow.rules))
     if integration.opens_at <= uow.events.now:  # due at once: announce it now rather than at the scheduler's next tick
         await _announce_due(uow, [integration])
     return session
@@ -308,7 +308,7 @@ async def end_early(uow: UnitOfWork, session_id: uuid.UUID, status: SessionStatu
     await uow.sessions.save_session(session=session)
     if dosed:
         readings = [r for phase, r, _ in await uow.sessions.vitals(session_id=session.id) if phase == "in_session"]
-        await uow.events.emit("session.logged", session.pathway_id, _logged(session, readings, uow.rules))
+        await uow.events.emit(session.pathway_id, _logged(session, readings, uow.rules))
     return session
 
 
@@ -335,7 +335,7 @@ async def _overrides_of(uow: UnitOfWork, session: DosingSession) -> tuple[Overri
 
 async def _record_override(uow: UnitOfWork, session: DosingSession, override: Override) -> None:
     await uow.sessions.add_override(session_id=session.id, override=override, rule_set_version=uow.rules.version)
-    await uow.events.emit("session.overridden", session.pathway_id, catalogue.SessionOverridden(
+    await uow.events.emit(session.pathway_id, catalogue.SessionOverridden(
         course_id=session.course_id, session_id=session.id, step=override.step, rule=override.rule,
         overridden_by=override.by, rule_set_version=uow.rules.version,
     ))
@@ -371,7 +371,7 @@ async def complete_integration(uow: UnitOfWork, integration_id: uuid.UUID, *, th
     integration = await uow.sessions.integration(integration_id=integration_id, for_update=True)
     integration = integration.complete(therapist_id=therapist_id, now=uow.events.now)
     await uow.sessions.save_completion(integration=integration)
-    await uow.events.emit("integration.completed", integration.pathway_id, catalogue.IntegrationCompleted(
+    await uow.events.emit(integration.pathway_id, catalogue.IntegrationCompleted(
         integration_id=integration.id, session_id=integration.session_id, completed_by=therapist_id,
     ))
     await _complete_course_if_done(uow, integration.course_id)
@@ -390,7 +390,7 @@ async def _complete_course_if_done(uow: UnitOfWork, course_id: uuid.UUID) -> Non
     await uow.sessions.save_course(course=done)
     has_figures = done.baseline_phq9 is not None and done.latest_phq9 is not None
     figures = progress(done.baseline_phq9, done.latest_phq9) if has_figures else None
-    await uow.events.emit("course.completed", done.pathway_id, catalogue.CourseCompleted(
+    await uow.events.emit(done.pathway_id, catalogue.CourseCompleted(
         course_id=done.id, sessions_completed=len(logged), baseline_phq9=done.baseline_phq9,
         final_phq9=done.latest_phq9, change_percent=figures and figures.change_percent,
         response=figures and figures.response, remission=figures and figures.remission,
@@ -404,7 +404,7 @@ async def acknowledge_alert(uow: UnitOfWork, event: catalogue.AlertAcknowledged)
 
 async def _announce_due(uow: UnitOfWork, integrations: list[Integration]) -> None:
     for i in integrations:
-        await uow.events.emit("integration.due", i.pathway_id, catalogue.IntegrationDue(
+        await uow.events.emit(i.pathway_id, catalogue.IntegrationDue(
             integration_id=i.id, session_id=i.session_id, due_by=i.due_by))
     await uow.sessions.mark_due_published(ids=[i.id for i in integrations], at=uow.events.now)
 
@@ -416,7 +416,7 @@ async def publish_due_integrations(uow: UnitOfWork, *, limit: int = 100) -> int:
     await _announce_due(uow, due)
     overdue = await uow.sessions.claim_overdue(now=uow.events.now, limit=limit)
     for i in overdue:
-        await uow.events.emit("integration.overdue", i.pathway_id, catalogue.IntegrationOverdue(
+        await uow.events.emit(i.pathway_id, catalogue.IntegrationOverdue(
             integration_id=i.id, session_id=i.session_id, overdue_since=i.due_by))
     await uow.sessions.mark_overdue_published(ids=[i.id for i in overdue], at=uow.events.now)
     return len(due) + len(overdue)
