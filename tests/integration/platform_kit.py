@@ -17,7 +17,7 @@ import asyncpg
 from clinicflow.shared.catalogue import EnquiryClosed, EnquiryReceived, spec_for
 from clinicflow.shared.consumer import Delivery, EventConsumer
 from clinicflow.shared.envelope import Envelope, new_envelope
-from clinicflow.shared.kafka import create_broker, ensure_topics
+from clinicflow.shared.kafka import KafkaPublisher, create_broker, ensure_topics
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.settings import KafkaSettings
 
@@ -81,10 +81,11 @@ async def running_consumer(
     await ensure_topics(kafka, TOPICS)
     metrics = Metrics()
     broker = create_broker(kafka, client_id=SERVICE)
+    dead_letters = KafkaPublisher(kafka, client_id=f"{SERVICE}-dead-letters")
     EventConsumer(
         service=SERVICE,
         pool=pool,
-        broker=broker,
+        dead_letters=dead_letters,
         metrics=metrics,
         handlers={"enquiry.received": handler},
         retry_attempts=retry_attempts,
@@ -95,6 +96,7 @@ async def running_consumer(
         yield RunningConsumer(metrics=metrics, broker=broker)
     finally:
         await broker.stop()
+        await dead_letters.close()
 
 
 async def count_effects(pool: asyncpg.Pool, event_id: uuid.UUID) -> int:
@@ -104,12 +106,11 @@ async def count_effects(pool: asyncpg.Pool, event_id: uuid.UUID) -> int:
 
 
 @asynccontextmanager
-async def publishing_broker(kafka: KafkaSettings) -> AsyncIterator[object]:
-    """A started broker with no subscriber, for relays under test; the topics exist."""
+async def kafka_publisher(kafka: KafkaSettings, **producer_options: object) -> AsyncIterator[KafkaPublisher]:
+    """A publisher for relays under test (short timeout); the topics exist."""
     await ensure_topics(kafka, TOPICS)
-    broker = create_broker(kafka, client_id=f"{SERVICE}-relay")
-    await broker.start()
+    publisher = KafkaPublisher(kafka, client_id=f"{SERVICE}-relay", timeout_seconds=5, **producer_options)
     try:
-        yield broker
+        yield publisher
     finally:
-        await broker.stop()
+        await publisher.close()

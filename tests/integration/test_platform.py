@@ -18,13 +18,13 @@ import pytest
 from clinicflow.shared.consumer import DLQ_REASON, DLQ_SOURCE_OFFSET, DLQ_SOURCE_TOPIC, Delivery
 from clinicflow.shared.database import Migration, migrate, platform_migrations
 from clinicflow.shared.envelope import Envelope
-from clinicflow.shared.kafka import read_dead_letters, replay_dead_letter
+from clinicflow.shared.kafka import PublishFailed, read_dead_letters, replay_dead_letter
 from clinicflow.shared.metrics import Metrics
-from clinicflow.shared.outbox import EVENT_ID_HEADER, KafkaPublisher, Outbox, OutboxRelay, PublishFailed
+from clinicflow.shared.outbox import EVENT_ID_HEADER, Outbox, OutboxRelay
 from tests.integration.platform_kit import (
     count_effects,
     enquiry_received,
-    publishing_broker,
+    kafka_publisher,
     record_effect_and_close,
     running_consumer,
 )
@@ -39,12 +39,12 @@ async def add_to_outbox(pool: asyncpg.Pool, *envelopes: Envelope) -> None:
             await Outbox(conn).add(envelope)
 
 
-def relay_for(pool, kafka_settings, infrastructure, namespace, broker) -> OutboxRelay:  # noqa: ANN001
+def relay_for(pool, kafka_settings, infrastructure, namespace, publisher) -> OutboxRelay:  # noqa: ANN001
     return OutboxRelay(
         dsn=infrastructure.dsn,
         pool=pool,
         schema=namespace,
-        publisher=KafkaPublisher(broker, timeout_seconds=5),
+        publisher=publisher,
         metrics=Metrics(),
         poll_seconds=0.5,
         topic_prefix=kafka_settings.topic_prefix,
@@ -56,8 +56,8 @@ async def test_outbox_event_reaches_kafka_with_its_envelope_key_and_id_header(
 ):
     event = enquiry_received()
     await add_to_outbox(pool, event)
-    async with publishing_broker(kafka_settings) as broker:
-        sent = await relay_for(pool, kafka_settings, infrastructure, namespace, broker).publish_pending()
+    async with kafka_publisher(kafka_settings) as publisher:
+        sent = await relay_for(pool, kafka_settings, infrastructure, namespace, publisher).publish_pending()
 
     records = await read_topic(kafka_settings, "enquiry.received.v1", at_least=1)
     assert sent == 1
@@ -249,8 +249,8 @@ async def test_the_relay_holds_events_through_a_broker_outage_and_delivers_them_
     pathways = [uuid.uuid4() for _ in range(3)]
     before = [enquiry_received(pathways[i % 3]) for i in range(6)]
     during = [enquiry_received(pathways[i % 3]) for i in range(12)]
-    async with publishing_broker(kafka_settings) as broker:
-        relay = relay_for(pool, kafka_settings, infrastructure, namespace, broker)
+    async with kafka_publisher(kafka_settings) as publisher:
+        relay = relay_for(pool, kafka_settings, infrastructure, namespace, publisher)
         task = asyncio.create_task(relay.run())
         try:
             await add_to_outbox(pool, *before)
@@ -276,14 +276,38 @@ async def test_the_relay_holds_events_through_a_broker_outage_and_delivers_them_
         assert seen[str(pathway).encode()] == expected
 
 
+async def test_a_producer_whose_numbering_broke_is_replaced_and_the_relay_goes_on(
+    pool, kafka_settings, infrastructure, namespace
+):
+    """The fault seen in a 20-second broker outage: aiokafka numbered a batch, gave it up, and refused every later
+    batch to that partition as out of sequence. Here the lost batch is made by skipping one number by hand."""
+    pathway = uuid.uuid4()  # one partition: the one whose numbering breaks
+    first, second, third = (enquiry_received(pathway) for _ in range(3))
+    async with kafka_publisher(kafka_settings) as publisher:
+        relay = relay_for(pool, kafka_settings, infrastructure, namespace, publisher)
+        await add_to_outbox(pool, first)
+        assert await relay.publish_pending() == 1
+        producer = publisher._producer
+        [partition] = list(producer._txn_manager._sequence_numbers)
+        producer._txn_manager.increment_sequence_number(partition, 1)  # as aiokafka does for a batch it gives up
+
+        await add_to_outbox(pool, second)
+        with pytest.raises(PublishFailed, match="OutOfOrderSequenceNumber"):
+            await relay.publish_pending()
+        await add_to_outbox(pool, third)
+        assert await relay.publish_pending() == 2
+    records = await read_topic(kafka_settings, "enquiry.received.v1", at_least=3)
+    assert {Envelope.from_bytes(r.value).id for r in records} == {first.id, second.id, third.id}
+
+
 async def _unsent(pool: asyncpg.Pool, expected: int) -> bool:
     return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == expected
 
 
 async def test_only_one_relay_leads_and_each_event_is_published_once(pool, kafka_settings, infrastructure, namespace):
     events = [enquiry_received() for _ in range(20)]
-    async with publishing_broker(kafka_settings) as broker:
-        relays = [relay_for(pool, kafka_settings, infrastructure, namespace, broker) for _ in range(2)]
+    async with kafka_publisher(kafka_settings) as publisher:
+        relays = [relay_for(pool, kafka_settings, infrastructure, namespace, publisher) for _ in range(2)]
         tasks = [asyncio.create_task(r.run()) for r in relays]
         try:
             for event in events:

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from clinicflow.shared.catalogue import CATALOGUE, EventSpec
 from clinicflow.shared.envelope import Envelope
+from clinicflow.shared.kafka import OutgoingMessage, Publisher
 from clinicflow.shared.logs import bind_event_context, clear_event_context
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.outbox import EventWriter, Outbox
@@ -83,7 +84,7 @@ class EventConsumer:
         *,
         service: str,
         pool: asyncpg.Pool,
-        broker: KafkaBroker,
+        dead_letters: Publisher,
         metrics: Metrics,
         handlers: Mapping[str, Handler],
         retry_attempts: int = 5,
@@ -91,7 +92,7 @@ class EventConsumer:
     ) -> None:
         self.service = service
         self._pool = pool
-        self._broker = broker
+        self._dead_letters = dead_letters
         self._metrics = metrics
         self._handlers = dict(handlers)
         self._retry_attempts = retry_attempts
@@ -209,7 +210,10 @@ class EventConsumer:
         }
         if envelope is not None:
             headers[DLQ_EVENT_ID] = str(envelope.id)
-        await self._broker.publish(record.value, f"{record.topic}.dlq", key=record.key, headers=headers)
+        # Raises PublishFailed if Kafka refuses: the message is then not acknowledged and comes back.
+        await self._dead_letters.send_in_order(
+            [OutgoingMessage(f"{record.topic}.dlq", record.key, record.value, headers)]
+        )
         self._metrics.dead_lettered.labels(topic=record.topic).inc()
         log.warning("message dead-lettered", reason=poison.reason, topic=record.topic, offset=record.offset)
 

@@ -1,12 +1,14 @@
-"""Kafka plumbing: the broker every service uses, explicit topic creation, and dead-letter inspection and replay."""
+"""Kafka plumbing: the broker every service consumes through, the publisher every record leaves by, explicit topic
+creation, and dead-letter inspection and replay."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -53,7 +55,8 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
 
 
 def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
-    """The service's broker: idempotent producer (which implies acks=all), topics never auto-created."""
+    """The service's broker, for consuming (records leave through a :class:`KafkaPublisher`); topics never
+    auto-created."""
     return KafkaBroker(
         settings.bootstrap_servers,
         client_id=client_id,
@@ -62,6 +65,69 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         security=broker_security(settings),
         logger=None,
     )
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One record for Kafka."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+
+class PublishFailed(Exception):
+    """Kafka did not acknowledge every record; none of them counts as sent."""
+
+
+class Publisher(Protocol):
+    """Sends records in the given order and returns once the broker acknowledged all of them."""
+
+    async def send_in_order(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+
+class KafkaPublisher:
+    """An idempotent producer (acks=all) of its own, replaced after any failed send.
+
+    Why replaced: when aiokafka gives up on a batch after numbering it (a broker restart while the batch waited),
+    every later batch to that partition is refused as out of sequence, for ever (aio-libs/aiokafka#1017); a new
+    producer gets a new producer id and starts its numbering again. Callers send again whatever failed, so a record
+    may reach Kafka twice; consumers deduplicate by event id.
+    """
+
+    def __init__(self, settings: KafkaSettings, *, client_id: str, timeout_seconds: float = 30.0,
+                 **producer_options: Any) -> None:
+        self._options = {"client_id": client_id, "enable_idempotence": True, **client_options(settings),
+                         **producer_options}
+        self._timeout = timeout_seconds
+        self._producer: AIOKafkaProducer | None = None
+
+    async def send_in_order(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Enqueue every record in order, then wait for every acknowledgement; :class:`PublishFailed` if any fails."""
+
+        async def send_all(producer: AIOKafkaProducer) -> None:
+            pending = [
+                await producer.send(m.topic, m.value, key=m.key, headers=[(k, v.encode()) for k, v in m.headers.items()])
+                for m in messages
+            ]
+            await asyncio.gather(*pending)
+
+        try:
+            if self._producer is None:
+                self._producer = AIOKafkaProducer(**self._options)
+                await self._producer.start()
+            await asyncio.wait_for(send_all(self._producer), self._timeout)
+        except Exception as exc:  # aiokafka raises several kinds; to callers they all mean "not sent"
+            await self.close()
+            raise PublishFailed(type(exc).__name__) from exc
+
+    async def close(self) -> None:
+        """Stop the producer (bounded: records not yet acknowledged are abandoned; their senders try again)."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), 5)
 
 
 async def ensure_topics(settings: KafkaSettings, topics: Iterable[str]) -> list[str]:

@@ -11,16 +11,14 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
-
 import asyncpg
 import structlog
 
 from clinicflow.shared.catalogue import Payload, spec_for
 from clinicflow.shared.envelope import Envelope, new_envelope
+from clinicflow.shared.kafka import OutgoingMessage, Publisher, PublishFailed
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.retry import Backoff
 
@@ -77,50 +75,6 @@ class EventWriter:
         )
         await self.outbox.add(envelope)
         return envelope
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One record for Kafka."""
-
-    topic: str
-    key: bytes
-    value: bytes
-    headers: dict[str, str]
-
-
-class Publisher(Protocol):
-    """Sends records in the given order and returns once the broker acknowledged all of them."""
-
-    async def send_in_order(self, messages: Sequence[OutgoingMessage]) -> None: ...
-
-
-class KafkaPublisher:
-    """Publisher over a FastStream KafkaBroker (idempotent producer, acks=all)."""
-
-    def __init__(self, broker, *, timeout_seconds: float = 30.0) -> None:  # noqa: ANN001 - KafkaBroker
-        self._broker = broker
-        self._timeout = timeout_seconds
-
-    async def send_in_order(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Enqueue every record in order, then wait for every acknowledgement."""
-
-        async def send_all() -> None:
-            pending = []
-            for m in messages:
-                pending.append(
-                    await self._broker.publish(m.value, m.topic, key=m.key, headers=m.headers, no_confirm=True)
-                )
-            await asyncio.gather(*pending)
-
-        try:
-            await asyncio.wait_for(send_all(), self._timeout)
-        except Exception as exc:  # aiokafka raises several kinds; to the relay they all mean "not sent"
-            raise PublishFailed(type(exc).__name__) from exc
-
-
-class PublishFailed(Exception):
-    """Kafka did not acknowledge every record; none of them counts as sent."""
 
 
 _PENDING = """

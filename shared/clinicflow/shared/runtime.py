@@ -27,10 +27,10 @@ from clinicflow.shared.catalogue import CATALOGUE, produced_by
 from clinicflow.shared.consumer import EventConsumer, Handler
 from clinicflow.shared.errors import DomainError, InvalidField, InvalidFields
 from clinicflow.shared.database import Migration, create_pool, migrate, platform_migrations
-from clinicflow.shared.kafka import create_broker, ensure_topics
+from clinicflow.shared.kafka import KafkaPublisher, create_broker, ensure_topics
 from clinicflow.shared.logs import configure_logging
 from clinicflow.shared.metrics import Metrics
-from clinicflow.shared.outbox import EventWriter, KafkaPublisher, Outbox, OutboxRelay
+from clinicflow.shared.outbox import EventWriter, Outbox, OutboxRelay
 from clinicflow.shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -116,6 +116,9 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
             max_size=settings.database.pool_max_size,
         )
         broker = create_broker(settings.kafka, client_id=f"clinicflow-{settings.service_name}")
+        # One producer per purpose, so replacing one after a failure (see KafkaPublisher) never disturbs the other.
+        events_out = KafkaPublisher(settings.kafka, client_id=f"clinicflow-{settings.service_name}-outbox")
+        dead_letters = KafkaPublisher(settings.kafka, client_id=f"clinicflow-{settings.service_name}-dead-letters")
         consumed = [CATALOGUE[t] for t in definition.handlers]
         produced = produced_by(settings.service_name)
         await ensure_topics(settings.kafka, [t for s in [*produced, *consumed] for t in (s.topic, s.dead_letter_topic)])
@@ -123,7 +126,7 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
             EventConsumer(
                 service=settings.service_name,
                 pool=pool,
-                broker=broker,
+                dead_letters=dead_letters,
                 metrics=metrics,
                 handlers=definition.handlers,
                 retry_attempts=settings.consumer_retry_attempts,
@@ -136,7 +139,7 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
             dsn=dsn,
             pool=pool,
             schema=settings.db_schema,
-            publisher=KafkaPublisher(broker),
+            publisher=events_out,
             metrics=metrics,
             poll_seconds=settings.outbox_poll_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
@@ -156,6 +159,7 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
                 await asyncio.wait_for(broker.stop(), 10)
             except TimeoutError:
                 log.warning("broker did not stop in time")
+            await asyncio.gather(events_out.close(), dead_letters.close())
             try:
                 await asyncio.wait_for(pool.close(), 5)
             except TimeoutError:
