@@ -166,12 +166,14 @@ def distinct(events: list[Envelope]) -> list[Envelope]:
 
 
 def expected_pathway_counts(sessions: int, *, risk_flags: int = 0) -> Counter:
-    """The events one walked pathway produces (notifications apart)."""
+    """The events one walked pathway produces (notifications apart): a PHQ-9 after every session, a GAD-7 after
+    every second."""
+    follow_ups = sessions + sessions // 2
     counts = Counter({
         "enquiry.received": 1, "enquiry.callback.logged": 2, "intake.assessment.booked": 1,
-        "screening.measure.recorded": 2 + sessions, "screening.completed": 1, "course.started": 1,
+        "screening.measure.recorded": 2 + follow_ups, "screening.completed": 1, "course.started": 1,
         "session.logged": sessions, "integration.due": sessions, "integration.completed": sessions,
-        "course.progress.updated": sessions, "course.completed": 1,
+        "course.progress.updated": follow_ups, "course.completed": 1,
     })
     return counts + Counter({"screening.risk.flagged": risk_flags, "screening.risk.reviewed": risk_flags})
 

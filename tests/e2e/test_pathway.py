@@ -47,12 +47,18 @@ async def test_a_whole_pathway_produces_exactly_the_expected_events_and_notifica
 
     by_type = {t: [e for e in events if e.type == t] for t in counts}
     assert [e.data["session_number"] for e in by_type["session.logged"]] == [1, 2, 3, 4, 5, 6]
-    assert [e.data["latest_phq9"] for e in by_type["course.progress.updated"]] == [14, 11, 8, 6, 4, 3]
+    progress = by_type["course.progress.updated"]
+    assert [e.data["latest_phq9"] for e in progress if e.data["instrument"] == "phq9"] == [14, 11, 8, 6, 4, 3]
+    assert [e.data["instruments"]["gad7"]["latest"] for e in progress if e.data["instrument"] == "gad7"] == [9, 6, 4]
     chain = ["enquiry.received", "intake.assessment.booked", "screening.completed", "course.started",
              "course.completed"]
     times = [by_type[t][0].time for t in chain]
     assert times == sorted(times)
-    assert by_type["course.completed"][0].data["remission"] is True
+    completed = by_type["course.completed"][0].data
+    assert completed["remission"] is True
+    assert {k: (v["baseline"], v["latest"], v["response"], v["remission"]) for k, v in completed["instruments"].items()
+            } == {"phq9": (18, 3, True, True), "gad7": (11, 4, True, True)}
+    assert [m["after_session"] for m in completed["instruments"]["gad7"]["trajectory"]] == [2, 4, 6]
 
     # What staff saw: one email per expected email notification, no duplicate, likewise for chat and SMS.
     expected = expected_notifications(events, now=datetime.now(UTC))

@@ -22,7 +22,9 @@ PRE_DOSE = {**CALM, "respiratory_rate": 14, "weight_kg": 70.0, "escort_confirmed
 PREPARATION = {"topics": ["what_to_expect", "no_driving", "integration"],
                "safety_plan": ["warning_signs", "people_to_contact", "crisis_line"]}
 SETTLED = {**CALM, "moaas": 5, "cadss": [0] * 6}
-IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40}
+TEAM = {"supervising_doctor": "dr-1", "monitoring_nurse": "rn-1", "therapist": "th-1"}
+IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40, "team": TEAM}
+ATTENDED = {"attended": True, "themes": ["insight"], "concerns": []}
 CHECKLIST = {k: True for k in ("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
                                "instructions_given", "next_session_booked", "integration_booked")}
 

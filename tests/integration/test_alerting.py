@@ -201,14 +201,14 @@ async def test_overrides_and_sessions_that_ended_early_reach_the_clinical_lead_a
     course, session = uuid.uuid4(), uuid.uuid4()
     await publish_event(kafka_settings, "session.overridden", uuid.uuid4(), SessionOverridden(
         course_id=course, session_id=session, step="dose", rule="dose_outside_protocol", overridden_by="dr-1",
-        rule_set_version="sessions-rules-2026.2"))
+        rule_set_version="sessions-rules-2026.3"))
     [mail] = await eventually(lambda: staff_channels.smtp.messages)
     assert (mail.to, mail.subject) == ("clinical.lead@clinic.example", "Safety rule overridden")
     assert "dose_outside_protocol" in mail.body
     now = datetime.now(UTC)
     await publish_event(kafka_settings, "session.logged", uuid.uuid4(), SessionLogged(
         course_id=course, session_id=session, session_number=2, route="iv", dose_mg=35.0, monitoring_minutes=45,
-        vitals_summary=VitalsSummary(), discharged_at=now, rule_set_version="sessions-rules-2026.2",
+        vitals_summary=VitalsSummary(), discharged_at=now, rule_set_version="sessions-rules-2026.3",
         outcome="transferred_to_hospital", ended_early=True))
     await eventually(lambda: len(staff_channels.smtp.messages) == 6)
     assert sorted(m.to for m in staff_channels.smtp.messages[1:]) == sorted([

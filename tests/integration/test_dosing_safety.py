@@ -79,8 +79,8 @@ async def test_a_doctor_overrides_a_deferral_one_reason_at_a_time_and_each_overr
     assert ready["status"] == "ready"
     overrides = await events_on(kafka_settings, "session.overridden", at_least=2)
     assert [(e.data["step"], e.data["rule"], e.data["overridden_by"], e.data["rule_set_version"]) for e in overrides] \
-        == [("pre_dose", "pre_dose_bp_above_guide", "dr-1", "sessions-rules-2026.2"),
-            ("pre_dose", "no_escort_confirmed", "dr-1", "sessions-rules-2026.2")]
+        == [("pre_dose", "pre_dose_bp_above_guide", "dr-1", "sessions-rules-2026.3"),
+            ("pre_dose", "no_escort_confirmed", "dr-1", "sessions-rules-2026.3")]
     assert "138/86" not in overrides[0].to_bytes().decode()  # the reason stays in sessions
 
 

@@ -13,6 +13,7 @@ import pytest
 from clinicflow.shared.catalogue import MeasureRecorded
 from tests.integration.conftest import sessions_instance
 from tests.integration.sessions_kit import (
+    ATTENDED,
     CALM,
     CHECKLIST,
     CLINICIAN,
@@ -60,10 +61,11 @@ async def test_a_monitored_session_is_logged_and_its_integration_falls_due(sessi
     [due] = await events_on(kafka_settings, "integration.due")
     assert due.data["session_id"] == discharged["session_id"]
 
-    completed = await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=THERAPIST)
+    integration = f"/integrations/{due.data['integration_id']}/complete"
+    completed = await post(sessions, integration, ATTENDED, headers=THERAPIST)
     assert completed["completed_at"] is not None
-    await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=THERAPIST, status=409)
-    await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=NURSE, status=403)
+    await post(sessions, integration, ATTENDED, headers=THERAPIST, status=409)
+    await post(sessions, integration, ATTENDED, headers=NURSE, status=403)
     [done] = await events_on(kafka_settings, "integration.completed")
     assert done.data["completed_by"] == "th-1"
 
@@ -154,7 +156,7 @@ async def test_a_six_session_course_reports_response_remission_and_completes(ses
             measure_id=uuid.uuid4(), instrument="phq9", total=phq9, band="x", context="follow_up",
             rule_set_version="screening-rules-2026.2"))
         [*_, due] = await events_on(kafka_settings, "integration.due", at_least=number)
-        await post(sessions, f"/integrations/{due.data['integration_id']}/complete", headers=THERAPIST)
+        await post(sessions, f"/integrations/{due.data['integration_id']}/complete", ATTENDED, headers=THERAPIST)
         clock.advance(days=2)  # the next dose at least 48 hours later
     await schedule(sessions, course["course_id"], clock, status=409)
 
@@ -162,8 +164,13 @@ async def test_a_six_session_course_reports_response_remission_and_completes(ses
     assert [(e.data["latest_phq9"], e.data["response"], e.data["remission"]) for e in progress] == [
         (16, False, False), (12, False, False), (9, True, False), (6, True, False), (4, True, True), (3, True, True)]
     [completed] = await events_on(kafka_settings, "course.completed")
-    assert completed.data == {"course_id": course["course_id"], "sessions_completed": 6, "baseline_phq9": 20,
-                              "final_phq9": 3, "change_percent": -85.0, "response": True, "remission": True}
+    assert {k: v for k, v in completed.data.items() if k != "instruments"} == {
+        "course_id": course["course_id"], "sessions_completed": 6, "baseline_phq9": 20, "final_phq9": 3,
+        "change_percent": -85.0, "response": True, "remission": True}
+    figures = completed.data["instruments"]
+    assert [m["total"] for m in figures["phq9"]["trajectory"]] == follow_ups
+    assert figures["gad7"] == {"baseline": 9, "latest": 9, "change_percent": 0.0, "response": None, "remission": None,
+                               "trajectory": []}  # a baseline below 10: response and remission say nothing
     logged = await events_on(kafka_settings, "session.logged", at_least=6)
     assert [e.data["session_number"] for e in logged] == [1, 2, 3, 4, 5, 6]
     assert (await course_of(sessions, pathway))["status"] == "completed"
@@ -199,7 +206,7 @@ async def test_a_delayed_integration_window_is_announced_when_it_opens_and_never
         first = await run_a_session(sessions, course["course_id"], clock)
         integrations = (await course_of(sessions, course["pathway_id"]))["integrations"]
         done = next(i for i in integrations if i["session_id"] == first["session_id"])
-        await post(sessions, f"/integrations/{done['integration_id']}/complete", headers=THERAPIST)
+        await post(sessions, f"/integrations/{done['integration_id']}/complete", ATTENDED, headers=THERAPIST)
         clock.advance(days=2)  # the first window opens meanwhile: completed, so never announced
         second = await run_a_session(sessions, course["course_id"], clock)
         await asyncio.sleep(1)

@@ -233,6 +233,9 @@ class SessionLogged(Payload):
     ordered_by: str | None = Field(None, description="Staff id of the supervising doctor who ordered the dose.")
     given_by: str | None = Field(None, description="Staff id of the person who gave it.")
     witnessed_by: str | None = Field(None, description="Staff id of the second person who witnessed it.")
+    supervising_doctor: str | None = Field(None, description="Staff id of the doctor supervising the session.")
+    monitoring_nurse: str | None = Field(None, description="Staff id of the nurse monitoring the client.")
+    therapist: str | None = Field(None, description="Staff id of the therapist in the room.")
 
 
 class SessionOverridden(Payload):
@@ -276,10 +279,51 @@ class IntegrationCompleted(Payload):
     integration_id: uuid.UUID = Field(description="Id of the integration session.")
     session_id: uuid.UUID = Field(description="The dosing session it follows.")
     completed_by: str = Field(description="Staff id of the therapist.")
+    did_not_attend: bool = Field(False, description="The client did not attend: the team is told.")
+    concerns: list[str] = Field(default_factory=list, description="Coded concerns for the team, e.g. `self_harm`.")
+    risk_flag: bool = Field(False, description="The therapist flagged a risk (also `integration.risk.flagged`).")
+
+
+class IntegrationRiskFlagged(Payload):
+    """A therapist flagged a risk at integration: urgent for the supervising doctor; the next dose waits for a
+    doctor's risk review (docs/clinical-rules.md §5)."""
+
+    event_type: ClassVar[str] = "integration.risk.flagged"
+
+    alert_id: uuid.UUID = Field(description="Id of the safety alert; acknowledgements name it.")
+    integration_id: uuid.UUID = Field(description="Id of the integration session.")
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    concerns: list[str] = Field(description="Coded concerns the therapist recorded.")
+    severity: Severity = Field(description="How urgent (always urgent).")
+    flagged_by: str = Field(description="Staff id of the therapist.")
+
+
+class TrajectoryPoint(BaseModel):
+    """One measure of an instrument during the course."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    total: int = Field(description="Total score.")
+    measured_at: AwareDatetime = Field(description="When it was taken.")
+    after_session: int = Field(description="Dosing sessions logged before it was taken.")
+
+
+class InstrumentFigures(BaseModel):
+    """One instrument against the course's baseline (docs/clinical-rules.md §5)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    baseline: int = Field(description="Screening's baseline total.")
+    latest: int = Field(description="The latest total (the baseline until one is taken).")
+    change_percent: float = Field(description="Change from baseline, % (negative is improvement).")
+    response: bool | None = Field(description="Fallen 50 % or more; None where the baseline is too low to tell.")
+    remission: bool | None = Field(description="At or below the instrument's remission total; None likewise.")
+    trajectory: list[TrajectoryPoint] = Field(description="Every measure during the course, oldest first.")
 
 
 class CourseProgressUpdated(Payload):
-    """A follow-up PHQ-9 changed the course's outcome figures (docs/clinical-rules.md §2)."""
+    """A measure during the course changed its outcome figures (docs/clinical-rules.md §2, §5). The PHQ-9 fields
+    stay as before (latest is the baseline until a PHQ-9 is taken); ``instruments`` has every instrument."""
 
     event_type: ClassVar[str] = "course.progress.updated"
 
@@ -289,6 +333,63 @@ class CourseProgressUpdated(Payload):
     change_percent: float = Field(description="Change from baseline, % (negative is improvement).")
     response: bool | None = Field(description="PHQ-9 reduced by 50 % or more; None when baseline < 10 (not meaningful).")
     remission: bool | None = Field(description="PHQ-9 below 5; None when baseline < 10 (not meaningful).")
+    instrument: Instrument | None = Field(None, description="The instrument whose measure changed the figures.")
+    instruments: dict[Instrument, InstrumentFigures] = Field(
+        default_factory=dict, description="Every instrument the client was screened on, with its trajectory.")
+    rule_set_version: str | None = Field(None, description="Version of the outcome rules.")
+
+
+class CourseDeteriorated(Payload):
+    """A measure during the course is worse than baseline by the deterioration rule (PHQ-9 up 5 or more): the care
+    team is told at once (docs/clinical-rules.md §5)."""
+
+    event_type: ClassVar[str] = "course.deteriorated"
+
+    alert_id: uuid.UUID = Field(description="Id of the alert; acknowledgements name it.")
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    instrument: Instrument = Field(description="Which instrument.")
+    baseline: int = Field(description="Screening's baseline total.")
+    latest: int = Field(description="The total that deteriorated.")
+    measure_id: uuid.UUID = Field(description="The measure.")
+    rule_set_version: str = Field(description="Version of the outcome rules.")
+
+
+class CourseReviewDue(Payload):
+    """A doctor's non-response review of the course is due: PHQ-9 fallen less than 25 % after session 4."""
+
+    event_type: ClassVar[str] = "course.review.due"
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    reason: Literal["non_response"] = Field(description="Why.")
+    after_session: int = Field(description="Dosing sessions logged when it fell due.")
+    phq9_change_percent: float = Field(description="PHQ-9 change from baseline, %.")
+    rule_set_version: str = Field(description="Version of the outcome rules.")
+
+
+class CoursePlanChanged(Payload):
+    """A doctor changed the course's plan: how many sessions, or a move to maintenance."""
+
+    event_type: ClassVar[str] = "course.plan.changed"
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    change: Literal["planned", "maintenance"] = Field(description="What changed.")
+    planned_sessions: int = Field(description="Sessions the course now plans (maintenance ones included).")
+    phase: Literal["acute", "maintenance"] = Field(description="The course's phase.")
+    maintenance_interval_days: int | None = Field(None, description="Days between maintenance sessions.")
+    changed_by: str = Field(description="Staff id of the doctor.")
+    rule_set_version: str = Field(description="Version of the sessions rules.")
+
+
+class CourseStopped(Payload):
+    """A doctor stopped the course early, with a coded reason; sessions not yet dosed are cancelled."""
+
+    event_type: ClassVar[str] = "course.stopped"
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    reason: str = Field(description="Coded reason, e.g. `non_response`, `adverse_event`, `client_choice`.")
+    sessions_completed: int = Field(description="Dosing sessions logged.")
+    stopped_by: str = Field(description="Staff id of the doctor.")
+    rule_set_version: str = Field(description="Version of the sessions rules.")
 
 
 class CourseCompleted(Payload):
@@ -303,6 +404,8 @@ class CourseCompleted(Payload):
     change_percent: float | None = Field(None, description="Change from baseline, %.")
     response: bool | None = Field(None, description="Response at the end of the course.")
     remission: bool | None = Field(None, description="Remission at the end of the course.")
+    instruments: dict[Instrument, InstrumentFigures] = Field(
+        default_factory=dict, description="Final figures on every instrument the client was screened on.")
 
 
 class AlertAcknowledged(Payload):
@@ -380,7 +483,12 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec(IntegrationDue, "sessions"),
         EventSpec(IntegrationOverdue, "sessions"),
         EventSpec(IntegrationCompleted, "sessions"),
+        EventSpec(IntegrationRiskFlagged, "sessions"),
         EventSpec(CourseProgressUpdated, "sessions"),
+        EventSpec(CourseDeteriorated, "sessions"),
+        EventSpec(CourseReviewDue, "sessions"),
+        EventSpec(CoursePlanChanged, "sessions"),
+        EventSpec(CourseStopped, "sessions"),
         EventSpec(CourseCompleted, "sessions"),
         EventSpec(AlertAcknowledged, "notifications"),
         EventSpec(NotificationSent, "notifications"),

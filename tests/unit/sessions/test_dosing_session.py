@@ -1,5 +1,5 @@
-"""A dosing session's steps in clinical order, who did each, overrides one reason at a time, end states and adverse
-events; the course and its progress (docs/clinical-rules.md §2, §4–5)."""
+"""A dosing session's steps in clinical order, who did each, the team in the room, overrides one reason at a time, end
+states and adverse events (docs/clinical-rules.md §4)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clinicflow.sessions.domain import (
-    Act,
-    Consent,
-    Course,
+from clinicflow.sessions.acts import Act
+from clinicflow.sessions.dosing import Dose
+from clinicflow.sessions.dosing_session import (
     DischargeChecklist,
     DischargeRequest,
     DosingSession,
-    Preparation,
     SessionStatus,
+    Team,
+    TherapyNote,
     VitalsReading,
-    integration_after,
-    progress,
 )
-from clinicflow.sessions.dosing import Dose
+from clinicflow.sessions.integration import integration_after
 from clinicflow.sessions.monitoring import PreDoseCheck, Vitals
 from clinicflow.sessions.rules import load_rules
 from clinicflow.shared.errors import IllegalMove, InvalidField
@@ -33,6 +31,7 @@ CHECKED_AT = NOW - timedelta(hours=3)
 CHECK = PreDoseCheck(Vitals(120, 80, 70, 98, 14), 70.0, True, False, False, True, True, True)
 DOSE = Dose("iv", 35.0, 0.5, 70.0, 40, True, None)
 CHECKLIST = DischargeChecklist(*[True] * 7)
+TEAM = Team("dr-1", "rn-1", "th-1")
 SETTLED = Vitals(128, 82, 74, 98, 14, 5, (0, 0, 0, 0, 0, 0))
 
 
@@ -49,7 +48,7 @@ def ready() -> DosingSession:
 
 
 def dosed(given_at: datetime = CHECKED_AT + timedelta(minutes=20)) -> DosingSession:
-    ordered = ready().order_dose(DOSE, act=act("dr-1", NOW, NOW))
+    ordered = ready().name_team(TEAM).order_dose(DOSE, act=act("dr-1", NOW, NOW))
     return ordered.give(act=act("rn-1", given_at), rules=RULES)
 
 
@@ -120,7 +119,7 @@ def test_a_deferred_session_may_be_checked_again():
 def test_a_dose_needs_an_order_and_follows_its_check_within_60_minutes():
     with pytest.raises(IllegalMove, match="no dose has been ordered"):
         ready().give(act=act("rn-1", CHECKED_AT + timedelta(minutes=5)), rules=RULES)
-    ordered = ready().order_dose(DOSE, act=act("dr-1", NOW))
+    ordered = ready().name_team(TEAM).order_dose(DOSE, act=act("dr-1", NOW))
     assert ordered.ordered.by == "dr-1"
     assert ordered.give(act=act("rn-1", CHECKED_AT), rules=RULES).dosed_at == CHECKED_AT
     assert ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=60)), rules=RULES).given.by == "rn-1"
@@ -239,33 +238,29 @@ def test_an_adverse_event_waits_for_a_doctors_review_and_a_new_one_needs_another
         ready().add_adverse_events(("headache",))
 
 
-def course(**changes) -> Course:  # noqa: ANN003
-    return replace(Course(uuid.uuid4(), uuid.uuid4(), "active", 6, ("depression",), "35-44", 20, None, NOW),
-                   **changes)
+def test_no_dose_without_the_team_in_the_room_named():
+    ordered = ready().order_dose(DOSE, act=act("dr-1", NOW, NOW))
+    with pytest.raises(IllegalMove, match="supervising doctor"):
+        ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=20)), rules=RULES)
+    assert ordered.name_team(TEAM).give(act=act("rn-1", CHECKED_AT + timedelta(minutes=20)), rules=RULES).team == TEAM
 
 
-def test_a_withdrawn_course_takes_no_more_sessions():
-    withdrawn = course().withdraw("declined", now=NOW)
-    assert (withdrawn.status, withdrawn.withdrawn_reason) == ("withdrawn", "declined")
-    with pytest.raises(IllegalMove, match="withdrawn"):
-        withdrawn.check_room_for_session(0)
-    assert course(status="completed").withdraw("declined", now=NOW).status == "completed"
+def test_the_nurse_monitoring_is_a_second_person_and_a_handover_renames_the_team():
+    with pytest.raises(InvalidField) as error:
+        ready().name_team(Team("dr-1", "dr-1", "th-1"))
+    assert error.value.field == "monitoring_nurse"
+    handed_over = dosed().name_team(Team("dr-1", "rn-2", "th-1"))
+    assert handed_over.team.monitoring_nurse == "rn-2"
+    discharged, _ = discharge_at(witnessed(), 125, readings(witnessed(), (40, SETTLED), (120, SETTLED)))
+    with pytest.raises(IllegalMove):
+        discharged.name_team(TEAM)
 
 
-def test_a_course_completes_when_every_planned_session_and_integration_is_done():
-    assert course().complete_if_done(logged_sessions=6, open_integrations=1, now=NOW).status == "active"
-    assert course().complete_if_done(logged_sessions=6, open_integrations=0, now=NOW).status == "completed"
-    with pytest.raises(IllegalMove, match="planned sessions"):
-        course().check_room_for_session(6)
-
-
-@pytest.mark.parametrize(("baseline", "latest", "response", "remission"), [
-    (20, 10, True, False), (20, 11, False, False), (20, 4, True, True), (10, 5, True, False), (9, 2, None, None),
-])
-def test_response_is_a_halving_and_remission_below_5_only_from_a_baseline_of_10(baseline, latest, response,
-                                                                                   remission):
-    figures = progress(baseline, latest)
-    assert (figures.response, figures.remission) == (response, remission)
+def test_the_therapists_note_is_kept_from_the_dose_on():
+    note = TherapyNote(("grief_and_loss",), ("persisting_distress",))
+    assert dosed().record_therapy_note(note).therapy_note == note
+    with pytest.raises(IllegalMove):
+        ready().record_therapy_note(note)
 
 
 def test_integration_falls_due_within_72_hours_of_discharge():
@@ -273,27 +268,3 @@ def test_integration_falls_due_within_72_hours_of_discharge():
     done, _ = discharge_at(session, 125, readings(session, (40, SETTLED), (120, SETTLED)))
     integration = integration_after(done, RULES)
     assert (integration.opens_at, integration.due_by) == (done.discharged_at, done.discharged_at + timedelta(hours=72))
-
-
-PREPARATION = Preparation(Act("th-1", NOW - timedelta(hours=2), NOW), ("what_to_expect", "no_driving"),
-                          ("warning_signs", "crisis_line"))
-
-
-def test_preparation_covers_what_to_expect_and_a_coded_safety_plan():
-    prepared = course().prepare(PREPARATION, rules=RULES)
-    assert prepared.preparation.safety_plan == ("warning_signs", "crisis_line")
-    for changes, field in [({"topics": ("no_driving",)}, "topics"), ({"safety_plan": ()}, "safety_plan"),
-                           ({"safety_plan": ("a_hug",)}, "safety_plan"), ({"topics": ("tarot",)}, "topics")]:
-        with pytest.raises(InvalidField) as error:
-            course().prepare(replace(PREPARATION, **changes), rules=RULES)
-        assert error.value.field == field
-
-
-def test_preparation_and_consent_count_only_when_recorded_before_the_check():
-    consent = Consent(Act("cl-1", NOW - timedelta(hours=1), NOW), "consent-form-2026.1")
-    ready = course().prepare(PREPARATION, rules=RULES).record_consent(consent, rules=RULES)
-    assert ready.ready_for_a_dose_checked_at(NOW) == (True, True)
-    assert ready.ready_for_a_dose_checked_at(NOW - timedelta(minutes=90)) == (True, False)
-    assert course().ready_for_a_dose_checked_at(NOW) == (False, False)
-    with pytest.raises(IllegalMove):
-        course(status="withdrawn").record_consent(consent, rules=RULES)

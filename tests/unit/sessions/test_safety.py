@@ -3,6 +3,7 @@ the limits between doses (docs/clinical-rules.md §4)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
 from zoneinfo import ZoneInfo
@@ -37,7 +38,9 @@ def test_the_hold_follows_the_latest_review_and_any_flag_after_it_in_any_arrival
 
 
 def test_the_hold_says_why():
-    assert "item-9" in safety_hold([FLAG])
+    assert "item-9" in safety_hold([replace(FLAG, reason="phq9_item9_self_harm_thoughts")])
+    assert "integration" in safety_hold([replace(FLAG, reason="integration_risk")])
+    assert "a safety flag is open" in safety_hold([FLAG])
     assert "high risk" in safety_hold([FLAG, after(5, "high")])
 
 

@@ -29,12 +29,15 @@ DAYS_BETWEEN_SESSIONS = 3
 MAX_ROUNDS_PER_SESSION = 30  # each round takes one step; a session has eight
 PHQ9_BASELINE = [2, 2, 3, 2, 2, 2, 2, 3, 0]  # 18: moderately severe; item 9 not endorsed
 GAD7_BASELINE = [2, 2, 2, 1, 1, 2, 1]  # 11: moderate
-FOLLOW_UP_PHQ9 = [14, 11, 8, 6, 4, 3, 3, 3]
+FOLLOW_UP_PHQ9 = [14, 11, 8, 6, 4, 3, 3, 3]  # before each next session
+FOLLOW_UP_GAD7 = {2: 9, 4: 6, 6: 4, 8: 3}  # every second session (docs/clinical-rules.md §5)
 CALM = {"systolic": 128, "diastolic": 82, "heart_rate": 74, "spo2": 98}
 PRE_DOSE = {**CALM, "respiratory_rate": 14, "weight_kg": 74.0, "escort_confirmed": True,
             "interacting_medicines_since_last": False, "alcohol_or_drugs_last_24h": False,
             "fasted_as_instructed": True, "pregnancy_excluded": True, "consent_reconfirmed": True}
-IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40}
+TEAM = {"supervising_doctor": "dr-1", "monitoring_nurse": "rn-1", "therapist": "th-1"}
+IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40, "team": TEAM}
+INTEGRATION = {"attended": True, "themes": ["insight", "change_and_intentions"], "concerns": []}
 PREPARATION = {"topics": ["what_to_expect", "effects_and_timeline", "risks_and_side_effects", "no_driving",
                           "integration"], "safety_plan": ["warning_signs", "people_to_contact", "crisis_line"]}
 CHECKLIST = dict.fromkeys(("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
@@ -124,7 +127,7 @@ async def submit_enquiry(clinic: Clinic, *, key: str | None = None) -> uuid.UUID
 async def walk_pathway(clinic: Clinic, walk: Walk = Walk(), *, on_enquiry: Callable[[uuid.UUID], None] | None = None
                        ) -> uuid.UUID:
     """Enquiry → call-backs → booking → screening → sign-off → the course's sessions, each with integration and a
-    follow-up PHQ-9; returns the pathway id once the course is completed."""
+    follow-up PHQ-9 (and GAD-7 every second session); returns the pathway id once the course is completed."""
     pathway, course_id = await start_course(clinic, walk, on_enquiry=on_enquiry)
     for number in range(1, walk.sessions + 1):
         dosed_at = _first_dose(walk) + timedelta(days=DAYS_BETWEEN_SESSIONS * (number - 1))
@@ -239,16 +242,21 @@ async def _chart_readings_and_discharge(clinic: Clinic, session: dict, at: Calla
 
 
 async def _follow_up(clinic: Clinic, pathway: uuid.UUID, number: int, session_id: str) -> None:
-    """The PHQ-9 after the session, then the integration session."""
-    await clinic.expect(201, "screening", "POST", f"/pathways/{pathway}/measures", who=CLINICIAN,
-                        headers={"Idempotency-Key": f"follow-up-{number}"},
-                        json={"instrument": "phq9", "context": "follow_up",
-                              "answers": answers_totalling(FOLLOW_UP_PHQ9[number - 1])})
-    # The follow-up reaches the course through Kafka; let it land before the integration closes the session.
-    await clinic.until(lambda: _phq9_seen(clinic, pathway, FOLLOW_UP_PHQ9[number - 1]), what="course progress")
+    """The PHQ-9 after the session (and the GAD-7 after every second one), then the integration session."""
+    follow_ups = {"phq9": FOLLOW_UP_PHQ9[number - 1]} | ({"gad7": FOLLOW_UP_GAD7[number]}
+                                                          if number in FOLLOW_UP_GAD7 else {})
+    for instrument, total in follow_ups.items():
+        await clinic.expect(201, "screening", "POST", f"/pathways/{pathway}/measures", who=CLINICIAN,
+                            headers={"Idempotency-Key": f"follow-up-{instrument}-{number}"},
+                            json={"instrument": instrument, "context": "follow_up",
+                                  "answers": answers_totalling(total, items=9 if instrument == "phq9" else 7)})
+        # Measures reach the course through Kafka; let them land before the integration closes the session.
+        await clinic.until(lambda i=instrument, t=total: _measure_seen(clinic, pathway, i, t, number),
+                           what="course progress")
     integration = await clinic.until(lambda: _integration(clinic, pathway, session_id),
                                      what="the integration session")
-    await clinic.expect((200, 409), "sessions", "POST", f"/integrations/{integration}/complete", who=THERAPIST)
+    await clinic.expect((200, 409), "sessions", "POST", f"/integrations/{integration}/complete", who=THERAPIST,
+                        json=INTEGRATION)
 
 
 async def dose_and_breach(clinic: Clinic, course_id: str) -> float:
@@ -278,10 +286,10 @@ async def _not_held(clinic: Clinic, pathway: uuid.UUID) -> bool:
     return (await _course(clinic, pathway))["safety_hold"] is None
 
 
-def answers_totalling(total: int) -> list[int]:
-    """PHQ-9 answers with this total and item 9 at 0."""
-    answers = [0] * 9
-    for i in range(8):
+def answers_totalling(total: int, *, items: int = 9) -> list[int]:
+    """Answers (0-3 each) with this total, the last item at 0 (PHQ-9's item 9 never endorsed)."""
+    answers = [0] * items
+    for i in range(items - 1):
         answers[i] = min(3, total - sum(answers))
     return answers
 
@@ -301,8 +309,9 @@ async def _current_session(clinic: Clinic, pathway: uuid.UUID, number: int) -> d
     return sessions[number - 1] if len(sessions) >= number else None
 
 
-async def _phq9_seen(clinic: Clinic, pathway: uuid.UUID, total: int) -> bool:
-    return (await _course(clinic, pathway))["latest_phq9"] == total
+async def _measure_seen(clinic: Clinic, pathway: uuid.UUID, instrument: str, total: int, after_session: int) -> bool:
+    trajectory = (await _course(clinic, pathway))["outcomes"][instrument]["trajectory"]
+    return any((m["total"], m["after_session"]) == (total, after_session) for m in trajectory)
 
 
 async def _integration(clinic: Clinic, pathway: uuid.UUID, session_id: str) -> str | None:

@@ -51,6 +51,24 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                         "An integration session is due by {due_by}. Please arrange it."),
     "integration.overdue": ("Integration session overdue",
                             "An integration session has been overdue since {overdue_since}. Please follow up."),
+    "integration.completed": ("Integration session needs the team",
+                              "An integration session was recorded: did not attend {did_not_attend}; concerns for "
+                              "the team: {concerns}."),
+    "integration.risk.flagged": ("URGENT: risk flagged at integration",
+                                 "The therapist flagged a risk at integration (concerns: {concerns}). The next dose "
+                                 "is held: a doctor must review risk now and acknowledge."),
+    "course.deteriorated": ("URGENT: deterioration",
+                            "{instrument} rose from {baseline} at baseline to {latest} (rules {rule_set_version}). "
+                            "The care team must review now."),
+    "course.review.due": ("Non-response review due",
+                          "After {after_session} sessions PHQ-9 has changed {phq9_change_percent}% from baseline. "
+                          "A doctor reviews the course: continue, extend, change route or dose, or stop."),
+    "course.plan.changed": ("Course plan changed",
+                            "The course now plans {planned_sessions} sessions ({phase}; interval "
+                            "{maintenance_interval_days} days in maintenance)."),
+    "course.stopped": ("Course stopped",
+                       "A doctor stopped the course ({reason}) after {sessions_completed} sessions. Sessions not yet "
+                       "given are cancelled."),
     "course.progress.updated": ("Course progress",
                                 "PHQ-9 {baseline_phq9} → {latest_phq9} ({change_percent}%): response {response}, "
                                 "remission {remission}."),

@@ -1,6 +1,8 @@
-"""FHIR export of one dosing session: Encounter, Procedure, MedicationAdministration and vital-sign Observations
-(docs/clinical-rules.md §7; LOINC: BP panel 85354-9, systolic 8480-6, diastolic 8462-4, HR 8867-4, SpO2 2708-6,
-respiratory rate 9279-1). Who gave and who witnessed the dose are its performers.
+"""FHIR export (docs/clinical-rules.md §7). One dosing session: Encounter, Procedure, MedicationAdministration and
+vital-sign Observations (LOINC: BP panel 85354-9, systolic 8480-6, diastolic 8462-4, HR 8867-4, SpO2 2708-6,
+respiratory rate 9279-1); who gave and who witnessed the dose are its performers. One course: CarePlan, Consent,
+and an Observation per questionnaire total taken during it (PHQ-9 44261-6, GAD-7 70274-6, PCL-5 101698-9, pain NRS
+72514-3).
 
 Validated with fhir.resources' R4B models, which match R4 for these resources. The subject is the opaque pathway id.
 """
@@ -9,13 +11,17 @@ from __future__ import annotations
 
 from fhir.resources.R4B.bundle import Bundle
 
-from clinicflow.sessions.domain import DosingSession, SessionStatus, VitalsReading
+from clinicflow.sessions.course import Course
+from clinicflow.sessions.dosing_session import DosingSession, SessionStatus, VitalsReading
+from clinicflow.sessions.outcomes import CourseMeasure
 
 LOINC = "http://loinc.org"
 VITAL_SIGNS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                            "code": "vital-signs"}]}
 ROUTES = {"iv": "Intravenous", "im": "Intramuscular", "intranasal": "Nasal"}
 MEDICINES = {"iv": "ketamine", "im": "ketamine", "intranasal": "esketamine"}
+INSTRUMENT_TOTALS = {"phq9": "44261-6", "gad7": "70274-6", "pcl5": "101698-9", "pain_nrs": "72514-3"}
+CARE_PLAN_STATUS = {"active": "active", "completed": "completed", "stopped": "revoked", "withdrawn": "revoked"}
 
 
 def session_bundle(session: DosingSession, readings: list[VitalsReading]) -> dict:
@@ -27,6 +33,45 @@ def session_bundle(session: DosingSession, readings: list[VitalsReading]) -> dic
         resources += [_procedure(session, subject, encounter_ref), _administration(session, subject, encounter_ref)]
     for n, reading in enumerate(readings):
         resources += _observations(session, n, reading, subject, encounter_ref)
+    return _bundle(resources)
+
+
+def course_bundle(course: Course, measures: list[CourseMeasure]) -> dict:
+    """A validated collection Bundle for one course (CarePlan, Consent, measures), as JSON-ready data."""
+    subject = {"reference": f"Patient/{course.pathway_id}"}
+    period = {"start": course.started_at.isoformat()} | (
+        {"end": course.completed_at.isoformat()} if course.completed_at else {})
+    resources = [{
+        "resourceType": "CarePlan", "id": str(course.id), "status": CARE_PLAN_STATUS[course.status],
+        "intent": "plan", "subject": subject, "period": period,
+        "title": f"ketamine-assisted therapy: {course.planned_sessions} dosing sessions ({course.phase})",
+        "activity": [{"detail": {"kind": "Appointment", "status": "scheduled" if course.status == "active"
+                                 else "stopped" if course.status in ("stopped", "withdrawn") else "completed",
+                                 "code": {"text": "dosing session"},
+                                 "scheduledString": f"{course.planned_sessions} sessions"}}],
+    }]
+    if course.consent is not None:
+        resources.append({
+            "resourceType": "Consent", "id": f"{course.id}-consent", "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                  "code": "treatment"}]},
+            "category": [{"text": f"written consent to the course, form {course.consent.form_version}"}],
+            "patient": subject, "dateTime": course.consent.act.at.isoformat(),
+            "performer": [{"reference": f"Practitioner/{course.consent.act.by}"}],
+            "policyRule": {"text": course.consent.form_version},
+        })
+    resources += [{
+        "resourceType": "Observation", "id": str(m.measure_id), "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "survey"}]}],
+        "code": {"coding": [{"system": LOINC, "code": INSTRUMENT_TOTALS[m.instrument]}], "text": m.instrument},
+        "subject": subject, "effectiveDateTime": m.measured_at.isoformat(), "valueInteger": m.total,
+        "basedOn": [{"reference": f"CarePlan/{course.id}"}],
+    } for m in measures if m.instrument in INSTRUMENT_TOTALS]
+    return _bundle(resources)
+
+
+def _bundle(resources: list[dict]) -> dict:
     bundle = Bundle.model_validate({
         "resourceType": "Bundle", "type": "collection",
         "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],

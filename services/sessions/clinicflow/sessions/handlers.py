@@ -3,10 +3,11 @@ erased enquiry withdraws it; acknowledgements mark alerts."""
 
 from __future__ import annotations
 
-from clinicflow.sessions import service
+from clinicflow.sessions import courses, dosing_steps
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.sessions.safety import RiskFinding
+from clinicflow.sessions.unit_of_work import SOURCE, UnitOfWork
 from clinicflow.shared.consumer import Delivery, Handler
 from clinicflow.shared.runtime import Clock
 
@@ -14,30 +15,31 @@ from clinicflow.shared.runtime import Clock
 def build_handlers(rules: SessionRules, clock: Clock) -> dict[str, Handler]:
     """The events sessions consumes, with their handlers."""
 
-    def unit_of_work(delivery: Delivery) -> service.UnitOfWork:
-        events = delivery.events(service.SOURCE, clock())
-        return service.UnitOfWork(SessionsRepository(delivery.connection), events, rules)
+    def unit_of_work(delivery: Delivery) -> UnitOfWork:
+        events = delivery.events(SOURCE, clock())
+        return UnitOfWork(SessionsRepository(delivery.connection), events, rules)
 
     async def on_screening_completed(delivery: Delivery) -> None:
-        await service.open_course(unit_of_work(delivery), delivery.envelope.subject, delivery.payload)
+        await courses.open_course(unit_of_work(delivery), delivery.envelope.subject, delivery.payload)
 
     async def on_measure_recorded(delivery: Delivery) -> None:
-        await service.note_measure(unit_of_work(delivery), delivery.envelope.subject, delivery.payload)
+        await courses.note_measure(unit_of_work(delivery), delivery.envelope.subject, delivery.payload,
+                                   measured_at=delivery.envelope.time)
 
     async def on_alert_acknowledged(delivery: Delivery) -> None:
-        await service.acknowledge_alert(unit_of_work(delivery), delivery.payload)
+        await dosing_steps.acknowledge_alert(unit_of_work(delivery), delivery.payload)
 
     async def on_risk_finding(delivery: Delivery) -> None:
         # Screening's time, not arrival order: flags and reviews come on two topics (see safety.py).
         level = getattr(delivery.payload, "risk_level", None)
-        finding = RiskFinding(at=delivery.envelope.time, level=level)
-        await service.note_risk_finding(unit_of_work(delivery), delivery.envelope.id, delivery.envelope.subject,
+        finding = RiskFinding(at=delivery.envelope.time, level=level, reason=getattr(delivery.payload, "reason", None))
+        await courses.note_risk_finding(unit_of_work(delivery), delivery.envelope.id, delivery.envelope.subject,
                                         finding)
 
     async def on_enquiry_ended(delivery: Delivery) -> None:
         erased = delivery.envelope.type == "enquiry.erased"
         reason = "erased" if erased else delivery.payload.reason
-        await service.end_course_for_enquiry(unit_of_work(delivery), delivery.envelope.subject, reason=reason,
+        await courses.end_course_for_enquiry(unit_of_work(delivery), delivery.envelope.subject, reason=reason,
                                              erase=erased)
 
     return {

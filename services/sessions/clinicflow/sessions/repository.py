@@ -1,5 +1,5 @@
-"""Sessions' SQL: courses, dosing sessions, vitals, overrides, alerts, risk findings and integrations, on the caller's
-transaction."""
+"""Sessions' SQL: courses (their plan changes, measures and outcomes), dosing sessions, vitals, overrides, alerts, risk
+findings and integrations, on the caller's transaction."""
 
 from __future__ import annotations
 
@@ -8,34 +8,56 @@ from datetime import datetime
 
 import asyncpg
 
-from clinicflow.sessions.domain import (
-    Act,
-    Consent,
-    Course,
+from clinicflow.sessions.acts import Act
+from clinicflow.sessions.course import Consent, Course, Preparation, Review
+from clinicflow.sessions.dosing import Dose
+from clinicflow.sessions.dosing_session import (
     DosingSession,
-    Integration,
     Override,
-    Preparation,
     SessionStatus,
+    Team,
+    TherapyNote,
     VitalsReading,
 )
-from clinicflow.sessions.dosing import Dose
+from clinicflow.sessions.integration import Integration, IntegrationOutcome
 from clinicflow.sessions.monitoring import Vitals
+from clinicflow.sessions.outcomes import CourseMeasure, InstrumentProgress
 from clinicflow.sessions.safety import RiskFinding
 from clinicflow.shared.errors import NotFound
 
 _ADD_COURSE = """
-INSERT INTO courses (id, pathway_id, status, planned_sessions, indications, age_band, baseline_phq9, started_at)
+INSERT INTO courses (id, pathway_id, status, planned_sessions, indications, age_band, baselines, started_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (pathway_id) DO NOTHING RETURNING id"""
 _COURSE_BY_ID = "SELECT * FROM courses WHERE id = $1"
 _COURSE_BY_PATHWAY = "SELECT * FROM courses WHERE pathway_id = $1"
 _LOCK_COURSE = "SELECT * FROM courses WHERE id = $1 FOR UPDATE"
 _SAVE_COURSE = """
-UPDATE courses SET status = $2, latest_phq9 = $3, completed_at = $4, withdrawn_reason = $5,
+UPDATE courses SET status = $2, planned_sessions = $3, completed_at = $4, ended_reason = $5,
        prepared_by = $6, prepared_at = $7, preparation_entered_at = $8, preparation_topics = $9, safety_plan = $10,
-       consent_recorded_by = $11, consent_signed_at = $12, consent_entered_at = $13, consent_form_version = $14
+       consent_recorded_by = $11, consent_signed_at = $12, consent_entered_at = $13, consent_form_version = $14,
+       phase = $15, maintenance_interval_days = $16, stopped_by = $17,
+       review_due_at = $18, reviewed_by = $19, reviewed_at = $20, review_decision = $21
 WHERE id = $1"""
+_ADD_PLAN_CHANGE = """
+INSERT INTO course_plan_changes (course_id, change, planned_sessions, reason, changed_by, rule_set_version, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+_ADD_MEASURE = """
+INSERT INTO course_measures (measure_id, course_id, instrument, total, measured_at, after_session)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING measure_id"""
+_MEASURES = "SELECT * FROM course_measures WHERE course_id = $1 ORDER BY measured_at, measure_id"
+_ADD_OUTCOME = """
+INSERT INTO course_outcomes (course_id, ended_as, instrument, baseline, final, response, remission, rule_set_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"""
+# Per instrument and rules version; response and remission rates count only courses where they mean something.
+_COHORT = """
+SELECT instrument, rule_set_version, ended_as, count(*) AS courses,
+       count(response) AS assessable,
+       count(*) FILTER (WHERE response) AS responders,
+       count(*) FILTER (WHERE remission) AS remitters,
+       avg(final - baseline)::float8 AS mean_change
+FROM course_outcomes GROUP BY instrument, rule_set_version, ended_as
+ORDER BY instrument, rule_set_version, ended_as"""
 _ADD_SESSION = """
 INSERT INTO dosing_sessions (id, course_id, pathway_id, status, scheduled_at) VALUES ($1, $2, $3, $4, $5)"""
 _SESSION = "SELECT * FROM dosing_sessions WHERE id = $1"
@@ -50,11 +72,13 @@ UPDATE dosing_sessions SET status = $2, weight_kg = $3, deferral_reasons = $4,
        discharged_by = $22, discharged_at = $23, discharge_entered_at = $24,
        ended_by = $25, ended_at = $26, ended_entered_at = $27, ended_reason = $28,
        session_number = $29, adverse_event_codes = $30, adverse_reviewed_by = $31, adverse_reviewed_at = $32,
-       rule_set_version = $33
+       rule_set_version = $33, supervising_doctor = $34, monitoring_nurse = $35, therapist = $36,
+       therapy_themes = $37, therapy_concerns = $38
 WHERE id = $1"""
 _ADD_OVERRIDE = """
 INSERT INTO session_overrides (session_id, step, rule, overridden_by, reason, rule_set_version, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+_OVERRIDES_OF_SESSION = "SELECT * FROM session_overrides WHERE session_id = $1 ORDER BY id"
 _OVERRIDES_OF_COURSE = """
 SELECT o.* FROM session_overrides o JOIN dosing_sessions s ON s.id = o.session_id WHERE s.course_id = $1
 ORDER BY o.id"""
@@ -68,14 +92,18 @@ INSERT INTO vitals_alerts (alert_id, session_id, breached, rule_set_version, rai
 _ACKNOWLEDGE_ALERT = """
 UPDATE vitals_alerts SET acknowledged_by = $2, acknowledged_at = $3 WHERE alert_id = $1 AND acknowledged_at IS NULL"""
 _ADD_FINDING = """
-INSERT INTO risk_findings (event_id, pathway_id, level, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"""
-_FINDINGS = "SELECT level, at FROM risk_findings WHERE pathway_id = $1"
+INSERT INTO risk_findings (event_id, pathway_id, level, at, reason) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT DO NOTHING"""
+_FINDINGS = "SELECT level, at, reason FROM risk_findings WHERE pathway_id = $1"
 _ADD_INTEGRATION = """
 INSERT INTO integrations (id, session_id, course_id, pathway_id, opens_at, due_by) VALUES ($1, $2, $3, $4, $5, $6)"""
 _INTEGRATION = "SELECT * FROM integrations WHERE id = $1"
 _LOCK_INTEGRATION = "SELECT * FROM integrations WHERE id = $1 FOR UPDATE"
 _INTEGRATIONS_OF_COURSE = "SELECT * FROM integrations WHERE course_id = $1 ORDER BY opens_at"
-_COMPLETE_INTEGRATION = "UPDATE integrations SET completed_at = $2, completed_by = $3 WHERE id = $1"
+_COMPLETE_INTEGRATION = """
+UPDATE integrations SET completed_at = $2, completed_by = $3, attended = $4, themes = $5, concerns = $6,
+       risk_flag = $7, risk_reviewed_by = $8, risk_reviewed_at = $9, risk_level = $10
+WHERE id = $1"""
 _CANCEL_INTEGRATIONS = """
 UPDATE integrations SET cancelled_at = $2 WHERE course_id = $1 AND completed_at IS NULL AND cancelled_at IS NULL"""
 # Claimed rows stay locked until the claiming transaction commits, so two schedulers never fire the same row.
@@ -106,7 +134,7 @@ class SessionsRepository:
         c = course
         return await self._conn.fetchval(
             _ADD_COURSE, c.id, c.pathway_id, c.status, c.planned_sessions, list(c.indications), c.age_band,
-            c.baseline_phq9, c.started_at,
+            dict(c.baselines), c.started_at,
         ) is not None
 
     async def course(self, *, course_id: uuid.UUID, for_update: bool = False) -> Course:
@@ -119,12 +147,45 @@ class SessionsRepository:
 
     async def save_course(self, *, course: Course) -> None:
         """Write a course's changed state."""
-        c, prep, consent = course, course.preparation, course.consent
+        c, prep, consent, review = course, course.preparation, course.consent, course.review
         await self._conn.execute(
-            _SAVE_COURSE, c.id, c.status, c.latest_phq9, c.completed_at, c.withdrawn_reason,
+            _SAVE_COURSE, c.id, c.status, c.planned_sessions, c.completed_at, c.ended_reason,
             *_act(prep and prep.act), prep and list(prep.topics), prep and list(prep.safety_plan),
             *_act(consent and consent.act), consent and consent.form_version,
+            c.phase, c.maintenance_interval_days, c.stopped_by,
+            review and review.due_at, *_act(review and review.decided)[:2], review and review.decision,
         )
+
+    async def add_plan_change(self, *, course: Course, change: str, reason: str | None, by: str,
+                              rule_set_version: str, at: datetime) -> None:
+        """Keep a change to the course's plan: what, by whom, why."""
+        await self._conn.execute(_ADD_PLAN_CHANGE, course.id, change, course.planned_sessions, reason, by,
+                                 rule_set_version, at)
+
+    async def add_measure(self, *, course_id: uuid.UUID, measure: CourseMeasure) -> bool:
+        """Keep a measure taken during the course; False when it was already kept."""
+        m = measure
+        return await self._conn.fetchval(
+            _ADD_MEASURE, m.measure_id, course_id, m.instrument, m.total, m.measured_at, m.after_session
+        ) is not None
+
+    async def measures(self, *, course_id: uuid.UUID) -> list[CourseMeasure]:
+        """Every measure taken during the course, oldest first."""
+        return [CourseMeasure(r["measure_id"], r["instrument"], r["total"], r["measured_at"], r["after_session"])
+                for r in await self._conn.fetch(_MEASURES, course_id)]
+
+    async def add_outcomes(self, *, course: Course, progress: list[InstrumentProgress], rule_set_version: str
+                           ) -> None:
+        """Keep an ended course's final figures per instrument, for cohort outcomes."""
+        await self._conn.executemany(_ADD_OUTCOME, [
+            (course.id, course.status, p.instrument, p.baseline, p.latest, p.response, p.remission, rule_set_version)
+            for p in progress
+        ])
+
+    async def cohort_outcomes(self) -> list[asyncpg.Record]:
+        """Ended courses per instrument, rules version and how they ended: how many, how many assessable,
+        responders, remitters, mean change (no identifier)."""
+        return await self._conn.fetch(_COHORT)
 
     async def add_session(self, *, session: DosingSession) -> None:
         """Store a scheduled session."""
@@ -139,10 +200,13 @@ class SessionsRepository:
         """A course's sessions in scheduled order, each with its overrides."""
         overrides: dict[uuid.UUID, list[Override]] = {}
         for r in await self._conn.fetch(_OVERRIDES_OF_COURSE, course_id):
-            overrides.setdefault(r["session_id"], []).append(
-                Override(r["step"], r["rule"], r["overridden_by"], r["reason"], r["at"]))
+            overrides.setdefault(r["session_id"], []).append(_override(r))
         return [_session(r, tuple(overrides.get(r["id"], ()))) for r in await self._conn.fetch(_SESSIONS_OF_COURSE,
                                                                                                course_id)]
+
+    async def overrides(self, *, session_id: uuid.UUID) -> tuple[Override, ...]:
+        """One session's overrides, oldest first."""
+        return tuple(_override(r) for r in await self._conn.fetch(_OVERRIDES_OF_SESSION, session_id))
 
     async def save_session(self, *, session: DosingSession) -> None:
         """Write a session's changed state (its overrides are added with add_override)."""
@@ -153,6 +217,9 @@ class SessionsRepository:
             d and d.within_protocol, d and d.override_reason, *_act(s.ordered)[:2], *_act(s.given),
             *_act(s.witnessed)[:2], *_act(s.discharged), *_act(s.ended), s.ended_reason, s.session_number,
             list(s.adverse_event_codes), *_act(s.adverse_events_reviewed)[:2], s.rule_set_version,
+            *((t.supervising_doctor, t.monitoring_nurse, t.therapist) if (t := s.team) else (None, None, None)),
+            list(s.therapy_note.themes) if s.therapy_note else [],
+            list(s.therapy_note.concerns) if s.therapy_note else [],
         )
 
     async def add_override(self, *, session_id: uuid.UUID, override: Override, rule_set_version: str) -> None:
@@ -186,12 +253,12 @@ class SessionsRepository:
         await self._conn.execute(_ACKNOWLEDGE_ALERT, alert_id, by, at)
 
     async def add_risk_finding(self, *, event_id: uuid.UUID, pathway_id: uuid.UUID, finding: RiskFinding) -> None:
-        """Keep one of screening's safety flags or risk reviews (once per event)."""
-        await self._conn.execute(_ADD_FINDING, event_id, pathway_id, finding.level, finding.at)
+        """Keep one safety flag or risk review (once per event or act)."""
+        await self._conn.execute(_ADD_FINDING, event_id, pathway_id, finding.level, finding.at, finding.reason)
 
     async def risk_findings(self, *, pathway_id: uuid.UUID) -> list[RiskFinding]:
-        """Every safety flag and risk review screening published for a pathway."""
-        return [RiskFinding(r["at"], r["level"]) for r in await self._conn.fetch(_FINDINGS, pathway_id)]
+        """Every safety flag (screening's or a therapist's) and risk review for a pathway."""
+        return [RiskFinding(r["at"], r["level"], r["reason"]) for r in await self._conn.fetch(_FINDINGS, pathway_id)]
 
     async def add_integration(self, *, integration: Integration) -> None:
         """Store an integration session that falls due."""
@@ -207,11 +274,12 @@ class SessionsRepository:
         """A course's integration sessions."""
         return [_integration(r) for r in await self._conn.fetch(_INTEGRATIONS_OF_COURSE, course_id)]
 
-    async def save_completion(self, *, integration: Integration) -> None:
-        """Record that an integration session took place."""
-        await self._conn.execute(
-            _COMPLETE_INTEGRATION, integration.id, integration.completed_at, integration.completed_by
-        )
+    async def save_integration(self, *, integration: Integration) -> None:
+        """Record what the therapist recorded of an integration session."""
+        i, o = integration, integration.outcome
+        await self._conn.execute(_COMPLETE_INTEGRATION, i.id, i.completed_at, i.completed_by, o.attended,
+                                 list(o.themes), list(o.concerns), o.risk_flag, *_act(i.risk_review)[:2],
+                                 i.risk_level)
 
     async def cancel_open_integrations(self, *, course_id: uuid.UUID, at: datetime) -> None:
         """No more integration notices for a withdrawn course."""
@@ -255,14 +323,21 @@ def _read_act(by: str | None, at: datetime | None, entered_at: datetime | None =
 def _course(r: asyncpg.Record) -> Course:
     prepared = _read_act(r["prepared_by"], r["prepared_at"], r["preparation_entered_at"])
     consented = _read_act(r["consent_recorded_by"], r["consent_signed_at"], r["consent_entered_at"])
+    review = r["review_due_at"] and Review(r["review_due_at"], _read_act(r["reviewed_by"], r["reviewed_at"]),
+                                           r["review_decision"])
     return Course(
         id=r["id"], pathway_id=r["pathway_id"], status=r["status"], planned_sessions=r["planned_sessions"],
-        indications=tuple(r["indications"]), age_band=r["age_band"], baseline_phq9=r["baseline_phq9"],
-        latest_phq9=r["latest_phq9"], started_at=r["started_at"], completed_at=r["completed_at"],
-        withdrawn_reason=r["withdrawn_reason"],
+        indications=tuple(r["indications"]), age_band=r["age_band"], baselines=dict(r["baselines"]),
+        started_at=r["started_at"], completed_at=r["completed_at"], ended_reason=r["ended_reason"],
+        stopped_by=r["stopped_by"],
         preparation=prepared and Preparation(prepared, tuple(r["preparation_topics"]), tuple(r["safety_plan"])),
         consent=consented and Consent(consented, r["consent_form_version"]),
+        phase=r["phase"], maintenance_interval_days=r["maintenance_interval_days"], review=review,
     )
+
+
+def _override(r: asyncpg.Record) -> Override:
+    return Override(r["step"], r["rule"], r["overridden_by"], r["reason"], r["at"])
 
 
 def _number(value: object) -> float | None:
@@ -288,6 +363,9 @@ def _session(r: asyncpg.Record, overrides: tuple[Override, ...] = ()) -> DosingS
         session_number=r["session_number"], adverse_event_codes=tuple(r["adverse_event_codes"]),
         adverse_events_reviewed=_read_act(r["adverse_reviewed_by"], r["adverse_reviewed_at"]),
         rule_set_version=r["rule_set_version"],
+        team=r["supervising_doctor"] and Team(r["supervising_doctor"], r["monitoring_nurse"], r["therapist"]),
+        therapy_note=(TherapyNote(tuple(r["therapy_themes"]), tuple(r["therapy_concerns"]))
+                      if r["therapy_themes"] or r["therapy_concerns"] else None),
     )
 
 
@@ -302,4 +380,7 @@ def _integration(r: asyncpg.Record) -> Integration:
         id=r["id"], session_id=r["session_id"], course_id=r["course_id"], pathway_id=r["pathway_id"],
         opens_at=r["opens_at"], due_by=r["due_by"], completed_at=r["completed_at"], completed_by=r["completed_by"],
         cancelled_at=r["cancelled_at"],
+        outcome=(IntegrationOutcome(r["attended"], tuple(r["themes"]), tuple(r["concerns"]), r["risk_flag"])
+                 if r["attended"] is not None else None),
+        risk_review=_read_act(r["risk_reviewed_by"], r["risk_reviewed_at"]), risk_level=r["risk_level"],
     )

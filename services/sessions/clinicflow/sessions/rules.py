@@ -1,4 +1,5 @@
-"""The sessions rule set: pre-dose, alarm and discharge ranges, doses, monitoring, charting, intervals, integration.
+"""The sessions rule set: pre-dose, alarm and discharge ranges, doses, monitoring, charting, intervals, integration,
+the course's plan and the outcome definitions.
 
 Versioned, clinician-owned configuration (published defaults in ``rules/default.json``, docs/clinical-rules.md §4–5;
 a clinic names its own file with ``SESSIONS_RULES_FILE``). Every deferral, alert, dose decision and discharge
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +39,15 @@ INTRANASAL_HARD_MAXIMUM_AT_MOST = 84  # the label's maximum
 FIRST_DOSE_AT_MOST = {"first_dose_mg_at_most": 56, "first_dose_mg_at_most_65_and_over": 28}
 BP_PEAK_MINUTES = 40  # blood pressure peaks about 40 minutes after dosing
 BETWEEN_DOSES_AT_LEAST_HOURS = 48
+# Outcome definitions (docs/clinical-rules.md §2, §5): one definition used consistently, so a clinic may not move them.
+RESPONSE_FALL_PERCENT = 50  # response: a fall of at least 50 % from the course's baseline
+REMISSION_AT_MOST = {"phq9": 4, "gad7": 4, "pain_nrs": 3}  # PHQ-9 < 5, GAD-7 < 5, pain NRS <= 3
+PCL5_CUT_OFF_RANGE = (31, 33)  # PCL-5 remission: below the clinic's provisional-PTSD cut-off
+MEANINGFUL_PHQ9_BASELINE = 10  # response and remission mean something only from a PHQ-9 baseline of 10
+PHQ9_DETERIORATION_AT_MOST = 5  # deterioration: PHQ-9 up 5 or more from baseline (a clinic may tell sooner)
+NON_RESPONSE_REVIEW = {"after_session_at_most": 4, "fall_percent_below_at_least": 25}
+MAINTENANCE_INTERVAL_AT_LEAST_DAYS = 7
+Instrument = Literal["phq9", "gad7", "pcl5", "pain_nrs"]
 
 
 class _Strict(BaseModel):
@@ -129,8 +140,38 @@ class IntegrationWindow(_Strict):
 
 
 class PlannedSessions(_Strict):
+    """How many dosing sessions a course plans: the default, what each route suggests, and the most a doctor may
+    plan (maintenance sessions come on top)."""
+
     default: int = Field(ge=1)
+    by_route: dict[Literal["iv", "im", "intranasal"], int] = Field(default_factory=dict)
     max: int = Field(ge=1)
+
+
+class Maintenance(_Strict):
+    """A responder's sessions at a longer interval once the acute course has worked."""
+
+    minimum_interval_days: int = Field(ge=1)
+    sessions_at_most: int = Field(ge=1)
+
+
+class InstrumentOutcome(_Strict):
+    meaningful_baseline_at_least: int = Field(ge=1, description="Below it, response and remission mean nothing.")
+    remission_at_most: int = Field(ge=0)
+
+
+class NonResponseReview(_Strict):
+    after_session: int = Field(ge=1)
+    fall_percent_below: float = Field(gt=0, le=100)
+
+
+class OutcomeRules(_Strict):
+    """Response, remission, deterioration and the non-response review (docs/clinical-rules.md §5)."""
+
+    response_fall_percent: float
+    instruments: dict[Instrument, InstrumentOutcome]
+    deterioration_rise_at_least: dict[Instrument, int]
+    non_response_review: NonResponseReview
 
 
 class SessionRules(_Strict):
@@ -152,6 +193,13 @@ class SessionRules(_Strict):
     safety_plan_items: list[str] = Field(min_length=1, description="The parts of a client's safety plan.")
     integration: IntegrationWindow
     planned_sessions: PlannedSessions
+    maintenance: Maintenance
+    course_stop_reasons: list[str] = Field(min_length=1, description="Why a doctor may stop a course early.")
+    review_decisions: list[str] = Field(min_length=1, description="What a non-response review may decide.")
+    therapy_themes: list[str] = Field(min_length=1, description="Themes a therapist codes in session or at "
+                                                               "integration.")
+    therapy_concerns: list[str] = Field(min_length=1, description="Concerns a therapist raises for the team.")
+    outcomes: OutcomeRules
 
     @property
     def zone(self) -> ZoneInfo:
@@ -175,7 +223,9 @@ def violations(rules: SessionRules) -> Iterator[Violation]:
     yield from _contradictions(rules)
     yield from _dose_violations(rules.dose)
     yield from _time_violations(rules)
-    for field in ("adverse_event_codes", "preparation_topics", "safety_plan_items"):
+    yield from _outcome_violations(rules.outcomes)
+    for field in ("adverse_event_codes", "preparation_topics", "safety_plan_items", "course_stop_reasons",
+                  "review_decisions", "therapy_themes", "therapy_concerns"):
         for code in getattr(rules, field):
             if not code.replace("_", "").isalnum() or code != code.lower():
                 yield field, f"{code!r} is not a lower-case code"
@@ -275,7 +325,45 @@ def _time_violations(rules: SessionRules) -> Iterator[Violation]:
         yield "monitoring.peak_reading_minutes", f"must include {BP_PEAK_MINUTES} minutes, when blood pressure peaks"
     if rules.minimum_hours_between_doses < BETWEEN_DOSES_AT_LEAST_HOURS:
         yield "minimum_hours_between_doses", f"must be at least {BETWEEN_DOSES_AT_LEAST_HOURS}"
-    if rules.planned_sessions.default > rules.planned_sessions.max:
-        yield "planned_sessions.default", "must not exceed planned_sessions.max"
+    planned = rules.planned_sessions
+    for key, count in {"default": planned.default, **{f"by_route.{r}": n for r, n in planned.by_route.items()}}.items():
+        if count > planned.max:
+            yield f"planned_sessions.{key}", "must not exceed planned_sessions.max"
+    if rules.maintenance.minimum_interval_days < MAINTENANCE_INTERVAL_AT_LEAST_DAYS:
+        yield "maintenance.minimum_interval_days", f"must be at least {MAINTENANCE_INTERVAL_AT_LEAST_DAYS}: " \
+                                                   "maintenance is at a longer interval than the acute course"
     if rules.integration.due_within_hours <= rules.integration.opens_after_hours:
         yield "integration.due_within_hours", "must be later than integration.opens_after_hours"
+
+
+def _outcome_violations(outcomes: OutcomeRules) -> Iterator[Violation]:
+    if outcomes.response_fall_percent != RESPONSE_FALL_PERCENT:
+        yield "outcomes.response_fall_percent", f"must be {RESPONSE_FALL_PERCENT}: one definition of response"
+    for instrument in ("phq9", "gad7", "pcl5", "pain_nrs"):
+        rule = outcomes.instruments.get(instrument)
+        if rule is None:
+            yield f"outcomes.instruments.{instrument}", "is missing: every screened instrument has an outcome"
+            continue
+        where = f"outcomes.instruments.{instrument}"
+        if instrument == "pcl5":
+            low, high = PCL5_CUT_OFF_RANGE
+            if not low - 1 <= rule.remission_at_most <= high - 1:
+                yield f"{where}.remission_at_most", f"must be below the PCL-5 cut-off ({low}-{high})"
+        elif rule.remission_at_most != REMISSION_AT_MOST[instrument]:
+            yield f"{where}.remission_at_most", f"must be {REMISSION_AT_MOST[instrument]} (the published definition)"
+        if rule.meaningful_baseline_at_least <= rule.remission_at_most:
+            yield f"{where}.meaningful_baseline_at_least", "must be above remission_at_most"
+    phq9 = outcomes.instruments.get("phq9")
+    if phq9 is not None and phq9.meaningful_baseline_at_least != MEANINGFUL_PHQ9_BASELINE:
+        yield "outcomes.instruments.phq9.meaningful_baseline_at_least", f"must be {MEANINGFUL_PHQ9_BASELINE}"
+    rise = outcomes.deterioration_rise_at_least.get("phq9")
+    if rise is None or not 1 <= rise <= PHQ9_DETERIORATION_AT_MOST:
+        yield "outcomes.deterioration_rise_at_least.phq9", f"must be 1 to {PHQ9_DETERIORATION_AT_MOST}: " \
+                                                           "deterioration is told, never switched off"
+    review = outcomes.non_response_review
+    if review.after_session > NON_RESPONSE_REVIEW["after_session_at_most"]:
+        yield "outcomes.non_response_review.after_session", \
+            f"must be at most {NON_RESPONSE_REVIEW['after_session_at_most']}"
+    if review.fall_percent_below < NON_RESPONSE_REVIEW["fall_percent_below_at_least"]:
+        yield "outcomes.non_response_review.fall_percent_below", \
+            f"must be at least {NON_RESPONSE_REVIEW['fall_percent_below_at_least']}"

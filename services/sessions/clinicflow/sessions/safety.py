@@ -1,8 +1,9 @@
-"""What stands between a client and their next dose beyond the session itself (docs/clinical-rules.md §4): the
-safety hold from screening's risk findings, and the limits between doses. Pure: no I/O; times are passed in.
+"""What stands between a client and their next dose beyond the session itself (docs/clinical-rules.md §4–5): the
+safety hold from risk findings (screening's item-9 flags and risk reviews, a therapist's flag at integration, a
+doctor's review of it), and the limits between doses. Pure: no I/O; times are passed in.
 
 Screening's risk events reach sessions on two topics, so they may arrive in either order; the hold is therefore
-worked out from the times screening stamped on them, never from the order they arrived in.
+worked out from the times stamped on the findings, never from the order they arrived in.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from zoneinfo import ZoneInfo
 
 @dataclass(frozen=True)
 class RiskFinding:
-    """A PHQ-9 item-9 safety flag (``level`` None) or a doctor's risk review (low, moderate or high)."""
+    """A safety flag (``level`` None; ``reason`` its code) or a doctor's risk review (low, moderate or high)."""
 
     at: datetime
     level: str | None = None
+    reason: str | None = None
+
+
+FLAGGED_BY = {"phq9_item9_self_harm_thoughts": "a PHQ-9 item-9 answer",
+              "integration_risk": "the therapist's flag at integration"}
 
 
 def safety_hold(findings: Iterable[RiskFinding]) -> str | None:
@@ -29,8 +35,12 @@ def safety_hold(findings: Iterable[RiskFinding]) -> str | None:
     latest = reviews[-1] if reviews else None
     if latest is not None and latest.level == "high":
         return "a risk review found high risk: a doctor must release the course with a new risk review"
-    if any(f.level is None and (latest is None or f.at > latest.at) for f in findings):
-        return "a PHQ-9 item-9 answer raised a safety flag: a doctor must review risk before the next dose"
+    open_flags = sorted((f for f in findings if f.level is None and (latest is None or f.at > latest.at)),
+                        key=lambda f: f.at)
+    if open_flags:
+        reason = open_flags[-1].reason or "screening"
+        return (f"a safety flag is open ({FLAGGED_BY.get(reason, reason)}): a doctor must review risk before the "
+                "next dose")
     return None
 
 

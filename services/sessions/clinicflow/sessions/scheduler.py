@@ -7,9 +7,10 @@ instances run; rows are selected by time, so after downtime the first tick catch
 
 from __future__ import annotations
 
-from clinicflow.sessions import service
+from clinicflow.sessions.integrations import publish_due_integrations
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
+from clinicflow.sessions.unit_of_work import SOURCE, UnitOfWork
 from clinicflow.shared.database import transaction
 from clinicflow.shared.loops import repeat
 from clinicflow.shared.outbox import EventWriter, Outbox
@@ -19,8 +20,8 @@ from clinicflow.shared.runtime import ServiceRuntime
 async def tick(runtime: ServiceRuntime, rules: SessionRules) -> int:
     """One pass: publish what has fallen due; returns how many events were written."""
     async with transaction(runtime.pool) as conn:
-        events = EventWriter(Outbox(conn), source=service.SOURCE, now=runtime.clock())
-        return await service.publish_due_integrations(service.UnitOfWork(SessionsRepository(conn), events, rules))
+        events = EventWriter(Outbox(conn), source=SOURCE, now=runtime.clock())
+        return await publish_due_integrations(UnitOfWork(SessionsRepository(conn), events, rules))
 
 
 def integration_scheduler(rules: SessionRules, *, poll_seconds: float):  # noqa: ANN201 - a background starter

@@ -1,129 +1,41 @@
-"""Sessions' use cases: load → apply the rules → save, with the events they cause, in one unit of work."""
+"""Dosing-session use cases (docs/clinical-rules.md §4): load → apply the rules → save, with the events they cause,
+in one unit of work."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from clinicflow.sessions.domain import (
+from clinicflow.sessions.acts import Act
+from clinicflow.sessions.courses import sessions_counted
+from clinicflow.sessions.dosing import DoseHistory, DoseOrder, check_dose
+from clinicflow.sessions.dosing_session import (
     AFTER_DOSE,
-    BEFORE_DOSE,
-    Act,
-    Consent,
-    Course,
     DischargeRequest,
     DosingSession,
-    Integration,
     Override,
-    Preparation,
     SessionStatus,
+    Team,
+    TherapyNote,
     VitalsReading,
-    integration_after,
-    progress,
+    check_therapy_codes,
 )
-from clinicflow.sessions.dosing import DoseHistory, DoseOrder, check_dose
+from clinicflow.sessions.integration import integration_after
+from clinicflow.sessions.integrations import announce_due
 from clinicflow.sessions.monitoring import PreDoseCheck, Standing, breached_thresholds, pre_dose_deferral_reasons
-from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
-from clinicflow.sessions.safety import RiskFinding, dose_conflict, safety_hold
+from clinicflow.sessions.safety import dose_conflict, safety_hold
+from clinicflow.sessions.unit_of_work import UnitOfWork
 from clinicflow.shared import catalogue
-from clinicflow.shared.errors import IllegalMove, InvalidField, NotFound
-from clinicflow.shared.outbox import EventWriter
-
-SOURCE = "clinicflow/sessions"
-NOT_COUNTED = frozenset({SessionStatus.DEFERRED, SessionStatus.CANCELLED, SessionStatus.ABANDONED,
-                         SessionStatus.TRANSFERRED})
-
-
-@dataclass(frozen=True)
-class UnitOfWork:
-    """One transaction's view of sessions."""
-
-    sessions: SessionsRepository
-    events: EventWriter
-    rules: SessionRules
-
-
-async def open_course(uow: UnitOfWork, pathway_id: uuid.UUID, screening: catalogue.ScreeningCompleted) -> None:
-    """An eligible signed-off screening opens one course → `course.started`; other outcomes open nothing."""
-    if screening.outcome != "eligible":
-        return
-    course = Course(
-        id=uuid.uuid4(), pathway_id=pathway_id, status="active", planned_sessions=uow.rules.planned_sessions.default,
-        indications=tuple(screening.indications), age_band=screening.age_band,
-        baseline_phq9=screening.baseline_totals.get("phq9"), latest_phq9=None, started_at=uow.events.now,
-    )
-    if await uow.sessions.add_course(course=course):
-        await uow.events.emit(pathway_id, catalogue.CourseStarted(
-            course_id=course.id, planned_sessions=course.planned_sessions, indications=list(course.indications),
-            baseline_phq9=course.baseline_phq9,
-        ))
-
-
-async def note_measure(uow: UnitOfWork, pathway_id: uuid.UUID, measure: catalogue.MeasureRecorded) -> None:
-    """A PHQ-9 taken during the course updates its progress → `course.progress.updated`."""
-    if measure.instrument != "phq9" or measure.context == "baseline":
-        return
-    try:
-        course = await uow.sessions.course_of_pathway(pathway_id=pathway_id)
-    except NotFound:
-        return  # a PHQ-9 of a pathway with no course (yet): nothing to follow
-    if course.baseline_phq9 is None:
-        return
-    course = await uow.sessions.course(course_id=course.id, for_update=True)
-    await uow.sessions.save_course(course=replace(course, latest_phq9=measure.total))
-    figures = progress(course.baseline_phq9, measure.total)
-    await uow.events.emit(pathway_id, catalogue.CourseProgressUpdated(
-        course_id=course.id, baseline_phq9=figures.baseline, latest_phq9=figures.latest,
-        change_percent=figures.change_percent, response=figures.response, remission=figures.remission,
-    ))
-
-
-async def note_risk_finding(uow: UnitOfWork, event_id: uuid.UUID, pathway_id: uuid.UUID, finding: RiskFinding) -> None:
-    """Keep screening's safety flag or risk review; the pathway's hold follows from all of them, course or not."""
-    await uow.sessions.add_risk_finding(event_id=event_id, pathway_id=pathway_id, finding=finding)
-
-
-async def end_course_for_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, *, reason: str, erase: bool) -> None:
-    """The enquiry was closed or erased: the course is withdrawn, sessions not yet dosed are cancelled, integration
-    notices stop; erasure also removes free text while the coded history stays."""
-    try:
-        course = await uow.sessions.course_of_pathway(pathway_id=pathway_id)
-    except NotFound:
-        return
-    course = await uow.sessions.course(course_id=course.id, for_update=True)
-    await uow.sessions.save_course(course=course.withdraw(reason, now=uow.events.now))
-    act = Act("system", uow.events.now, uow.events.now)
-    for session in await uow.sessions.sessions_of_course(course_id=course.id):
-        if session.status in BEFORE_DOSE:
-            await uow.sessions.save_session(session=session.cancel(f"course_withdrawn_{reason}", act=act))
-    await uow.sessions.cancel_open_integrations(course_id=course.id, at=uow.events.now)
-    if erase:
-        await uow.sessions.erase_free_text(course_id=course.id)
-
-
-async def record_preparation(uow: UnitOfWork, course_id: uuid.UUID, preparation: Preparation) -> Course:
-    """The preparation session before the first dose: what was covered and the client's safety plan (coded)."""
-    course = (await uow.sessions.course(course_id=course_id, for_update=True)).prepare(preparation, rules=uow.rules)
-    await uow.sessions.save_course(course=course)
-    return course
-
-
-async def record_consent(uow: UnitOfWork, course_id: uuid.UUID, consent: Consent) -> Course:
-    """The client's written consent to the course."""
-    course = (await uow.sessions.course(course_id=course_id, for_update=True)).record_consent(consent,
-                                                                                              rules=uow.rules)
-    await uow.sessions.save_course(course=course)
-    return course
+from clinicflow.shared.errors import IllegalMove, InvalidField
 
 
 async def schedule_session(uow: UnitOfWork, course_id: uuid.UUID, *, scheduled_at: datetime) -> DosingSession:
     """Schedule the course's next dosing session: never more than planned, never beside another session."""
     course = await uow.sessions.course(course_id=course_id, for_update=True)
     siblings = await uow.sessions.sessions_of_course(course_id=course_id)
-    # The plan counts sessions that go ahead or were completed; one that ended early is replaced.
-    course.check_room_for_session(sum(s.status not in NOT_COUNTED for s in siblings))
+    course.check_room_for_session(sessions_counted(siblings))
     if scheduled_at < uow.events.now - timedelta(hours=uow.rules.charting_window_hours):
         raise InvalidField("scheduled_at", "too_old", "a session cannot be scheduled that far in the past")
     nearby = [s.dosed_at or s.scheduled_at for s in siblings
@@ -132,6 +44,7 @@ async def schedule_session(uow: UnitOfWork, course_id: uuid.UUID, *, scheduled_a
                              minimum_hours=uow.rules.minimum_hours_between_doses)
     if conflict:
         raise IllegalMove(f"cannot schedule the session there: {conflict}")
+    course.check_maintenance_interval(scheduled_at, nearby)
     session = DosingSession(id=uuid.uuid4(), course_id=course.id, pathway_id=course.pathway_id,
                             status=SessionStatus.SCHEDULED, scheduled_at=scheduled_at)
     await uow.sessions.add_session(session=session)
@@ -172,14 +85,15 @@ async def override_deferral(uow: UnitOfWork, session_id: uuid.UUID, rule: str, *
                             ) -> DosingSession:
     """A doctor goes ahead despite one deferral reason → `session.overridden`."""
     session = await uow.sessions.session(session_id=session_id, for_update=True)
-    session = replace(session, overrides=await _overrides_of(uow, session))
+    session = replace(session, overrides=await uow.sessions.overrides(session_id=session.id))
     session, override = session.override_deferral(rule, by=doctor_id, reason=reason, now=uow.events.now)
     await uow.sessions.save_session(session=session)
     await _record_override(uow, session, override)
     return session
 
 
-async def order_dose(uow: UnitOfWork, session_id: uuid.UUID, order: DoseOrder, *, doctor_id: str) -> DosingSession:
+async def order_dose(uow: UnitOfWork, session_id: uuid.UUID, order: DoseOrder, *, doctor_id: str,
+                     team: Team | None = None) -> DosingSession:
     """The supervising doctor orders this client's dose: refused while the course is on hold or an adverse event
     waits for review; outside the protocol only with a reason (→ `session.overridden`), never past the hard maximum."""
     session = await uow.sessions.session(session_id=session_id, for_update=True)
@@ -192,6 +106,8 @@ async def order_dose(uow: UnitOfWork, session_id: uuid.UUID, order: DoseOrder, *
     history = DoseHistory(first=not earlier, last_intranasal_mg=nasal[-1] if nasal else None)
     dose = check_dose(order, weight_kg=session.weight_kg or 0.0, age_band=course.age_band, history=history,
                       rules=uow.rules)
+    if team is not None:
+        session = session.name_team(team)
     session = session.order_dose(dose, act=Act(doctor_id, uow.events.now, uow.events.now))
     await uow.sessions.save_session(session=session)
     if not dose.within_protocol:
@@ -222,6 +138,21 @@ async def _refuse_when_held(uow: UnitOfWork, session: DosingSession, siblings: l
         raise IllegalMove(f"the course is on a safety hold: {hold}")
     if any(s.unreviewed_adverse_event for s in siblings):
         raise IllegalMove("an adverse event in an earlier session must be reviewed by a doctor before the next dose")
+
+
+async def name_team(uow: UnitOfWork, session_id: uuid.UUID, team: Team) -> DosingSession:
+    """Who is in the room: the supervising doctor, the nurse monitoring, the therapist."""
+    session = (await uow.sessions.session(session_id=session_id, for_update=True)).name_team(team)
+    await uow.sessions.save_session(session=session)
+    return session
+
+
+async def record_therapy_note(uow: UnitOfWork, session_id: uuid.UUID, note: TherapyNote) -> DosingSession:
+    """The therapist's coded note of the session: themes, and concerns for the team."""
+    check_therapy_codes(note.themes, note.concerns, uow.rules)
+    session = (await uow.sessions.session(session_id=session_id, for_update=True)).record_therapy_note(note)
+    await uow.sessions.save_session(session=session)
+    return session
 
 
 async def witness_dose(uow: UnitOfWork, session_id: uuid.UUID, *, act: Act) -> DosingSession:
@@ -270,7 +201,7 @@ async def discharge(uow: UnitOfWork, session_id: uuid.UUID, request: DischargeRe
     await uow.sessions.add_integration(integration=integration)
     await uow.events.emit(session.pathway_id, _logged(session, readings, uow.rules))
     if integration.opens_at <= uow.events.now:  # due at once: announce it now rather than at the scheduler's next tick
-        await _announce_due(uow, [integration])
+        await announce_due(uow, [integration])
     return session
 
 
@@ -328,11 +259,6 @@ async def review_adverse_events(uow: UnitOfWork, session_id: uuid.UUID, *, docto
     return session
 
 
-async def _overrides_of(uow: UnitOfWork, session: DosingSession) -> tuple[Override, ...]:
-    siblings = await uow.sessions.sessions_of_course(course_id=session.course_id)
-    return next(s.overrides for s in siblings if s.id == session.id)
-
-
 async def _record_override(uow: UnitOfWork, session: DosingSession, override: Override) -> None:
     await uow.sessions.add_override(session_id=session.id, override=override, rule_set_version=uow.rules.version)
     await uow.events.emit(session.pathway_id, catalogue.SessionOverridden(
@@ -363,61 +289,11 @@ def _logged(session: DosingSession, readings: list[VitalsReading], rules: Sessio
         outcome=session.status.value, ended_early=session.status is not SessionStatus.DISCHARGED,
         dosed_at=session.dosed_at, infusion_minutes=session.dose.infusion_minutes, ordered_by=session.ordered.by,
         given_by=session.given.by, witnessed_by=session.witnessed.by if session.witnessed else None,
+        supervising_doctor=session.team.supervising_doctor, monitoring_nurse=session.team.monitoring_nurse,
+        therapist=session.team.therapist,
     )
-
-
-async def complete_integration(uow: UnitOfWork, integration_id: uuid.UUID, *, therapist_id: str) -> Integration:
-    """The therapist recorded the integration → `integration.completed`; may complete the course."""
-    integration = await uow.sessions.integration(integration_id=integration_id, for_update=True)
-    integration = integration.complete(therapist_id=therapist_id, now=uow.events.now)
-    await uow.sessions.save_completion(integration=integration)
-    await uow.events.emit(integration.pathway_id, catalogue.IntegrationCompleted(
-        integration_id=integration.id, session_id=integration.session_id, completed_by=therapist_id,
-    ))
-    await _complete_course_if_done(uow, integration.course_id)
-    return integration
-
-
-async def _complete_course_if_done(uow: UnitOfWork, course_id: uuid.UUID) -> None:
-    course = await uow.sessions.course(course_id=course_id, for_update=True)
-    logged = [s for s in await uow.sessions.sessions_of_course(course_id=course_id)
-              if s.status is SessionStatus.DISCHARGED]
-    open_integrations = [i for i in await uow.sessions.integrations_of_course(course_id=course_id)
-                         if i.completed_at is None and i.cancelled_at is None]
-    done = course.complete_if_done(logged_sessions=len(logged), open_integrations=len(open_integrations), now=uow.events.now)
-    if done is course:
-        return
-    await uow.sessions.save_course(course=done)
-    has_figures = done.baseline_phq9 is not None and done.latest_phq9 is not None
-    figures = progress(done.baseline_phq9, done.latest_phq9) if has_figures else None
-    await uow.events.emit(done.pathway_id, catalogue.CourseCompleted(
-        course_id=done.id, sessions_completed=len(logged), baseline_phq9=done.baseline_phq9,
-        final_phq9=done.latest_phq9, change_percent=figures and figures.change_percent,
-        response=figures and figures.response, remission=figures and figures.remission,
-    ))
 
 
 async def acknowledge_alert(uow: UnitOfWork, event: catalogue.AlertAcknowledged) -> None:
     """Staff acknowledged an alert; if it is one of ours, note who and when."""
     await uow.sessions.acknowledge_alert(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.events.now)
-
-
-async def _announce_due(uow: UnitOfWork, integrations: list[Integration]) -> None:
-    for i in integrations:
-        await uow.events.emit(i.pathway_id, catalogue.IntegrationDue(
-            integration_id=i.id, session_id=i.session_id, due_by=i.due_by))
-    await uow.sessions.mark_due_published(ids=[i.id for i in integrations], at=uow.events.now)
-
-
-async def publish_due_integrations(uow: UnitOfWork, *, limit: int = 100) -> int:
-    """Scheduler tick: `integration.due` for each window opened (and not yet announced, completed or cancelled),
-    `integration.overdue` for each passed; each once."""
-    due = await uow.sessions.claim_due(now=uow.events.now, limit=limit)
-    await _announce_due(uow, due)
-    overdue = await uow.sessions.claim_overdue(now=uow.events.now, limit=limit)
-    for i in overdue:
-        await uow.events.emit(i.pathway_id, catalogue.IntegrationOverdue(
-            integration_id=i.id, session_id=i.session_id, overdue_since=i.due_by))
-    await uow.sessions.mark_overdue_published(ids=[i.id for i in overdue], at=uow.events.now)
-    return len(due) + len(overdue)
-

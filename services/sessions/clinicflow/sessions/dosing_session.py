@@ -1,5 +1,4 @@
-"""A treatment course, its dosing sessions and the integration therapy after each (docs/clinical-rules.md §1 steps
-5–7, §4–5). Pure: no I/O; the clock is passed in.
+"""A dosing session (docs/clinical-rules.md §1 step 5, §4). Pure: no I/O; the clock is passed in.
 
 A dosing session: scheduled → ready (pre-dose check passed, or every deferral reason overridden by a doctor) or
 deferred (checked again, or overridden) → dose ordered → dosed → witnessed → discharged; or cancelled before the
@@ -14,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from clinicflow.sessions.acts import Act, check_charted_time
 from clinicflow.sessions.dosing import Dose
 from clinicflow.sessions.monitoring import (
     DISCHARGE_OVERRIDABLE,
@@ -24,10 +24,6 @@ from clinicflow.sessions.monitoring import (
 )
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.shared.errors import IllegalMove, InvalidField
-
-RESPONSE_DROP = 0.5  # docs/clinical-rules.md §2: response = PHQ-9 reduced by ≥ 50 % from baseline
-REMISSION_BELOW = 5  # remission = PHQ-9 < 5
-MEANINGFUL_BASELINE = 10  # only meaningful when baseline ≥ 10
 
 
 class SessionStatus(StrEnum):
@@ -46,124 +42,11 @@ class SessionStatus(StrEnum):
 BEFORE_DOSE = frozenset({SessionStatus.SCHEDULED, SessionStatus.READY, SessionStatus.DEFERRED})
 ENDED = frozenset({SessionStatus.DISCHARGED, SessionStatus.CANCELLED, SessionStatus.ABANDONED,
                    SessionStatus.TRANSFERRED})
+# Not counted against the course's plan: deferred for now, or ended without completing (replaced by another).
+NOT_COUNTED = frozenset({SessionStatus.DEFERRED, SessionStatus.CANCELLED, SessionStatus.ABANDONED,
+                         SessionStatus.TRANSFERRED})
 AFTER_DOSE = frozenset({SessionStatus.DOSED, SessionStatus.DISCHARGED, SessionStatus.ABANDONED,
                         SessionStatus.TRANSFERRED})
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Depression outcome against the course's baseline."""
-
-    baseline: int
-    latest: int
-    change_percent: float
-    response: bool | None
-    remission: bool | None
-
-
-def progress(baseline: int, latest: int) -> Progress:
-    """Change from baseline, response and remission (None when the baseline is below 10)."""
-    change = round((latest - baseline) / baseline * 100, 1) if baseline else 0.0
-    meaningful = baseline >= MEANINGFUL_BASELINE
-    return Progress(
-        baseline, latest, change,
-        response=(latest <= baseline * (1 - RESPONSE_DROP)) if meaningful else None,
-        remission=(latest < REMISSION_BELOW) if meaningful else None,
-    )
-
-
-@dataclass(frozen=True)
-class Act:
-    """A clinical act: the member of staff who did it, when it happened, and when it was entered."""
-
-    by: str
-    at: datetime
-    entered_at: datetime
-
-
-@dataclass(frozen=True)
-class Preparation:
-    """The preparation session before the first dose: who held it, what it covered, the client's safety plan (coded)."""
-
-    act: Act
-    topics: tuple[str, ...]
-    safety_plan: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Consent:
-    """The client's written consent to the course: who recorded it, when it was signed, on which form."""
-
-    act: Act
-    form_version: str
-
-
-@dataclass(frozen=True)
-class Course:
-    """A course of dosing sessions for one pathway."""
-
-    id: uuid.UUID
-    pathway_id: uuid.UUID
-    status: str  # active | completed | withdrawn
-    planned_sessions: int
-    indications: tuple[str, ...]
-    age_band: str | None
-    baseline_phq9: int | None
-    latest_phq9: int | None
-    started_at: datetime
-    completed_at: datetime | None = None
-    withdrawn_reason: str | None = None
-    preparation: Preparation | None = None
-    consent: Consent | None = None
-
-    def require_active(self) -> None:
-        """Sessions are scheduled and checked only on an active course."""
-        if self.status != "active":
-            raise IllegalMove(f"the course is {self.status}")
-
-    def check_room_for_session(self, sessions_going_ahead: int) -> None:
-        """No more sessions than planned."""
-        self.require_active()
-        if sessions_going_ahead >= self.planned_sessions:
-            raise IllegalMove(f"the course's {self.planned_sessions} planned sessions are already scheduled")
-
-    def complete_if_done(self, *, logged_sessions: int, open_integrations: int, now: datetime) -> Course:
-        """Completed once every planned session is logged and every integration done."""
-        if self.status == "active" and logged_sessions >= self.planned_sessions and open_integrations == 0:
-            return replace(self, status="completed", completed_at=now)
-        return self
-
-    def prepare(self, preparation: Preparation, *, rules: SessionRules) -> Course:
-        """Record the preparation session (a later one replaces it); it must cover what to expect and a safety plan."""
-        self.require_active()
-        check_charted_time("held_at", preparation.act.at, now=preparation.act.entered_at, rules=rules)
-        for field, codes, known in (("topics", preparation.topics, rules.preparation_topics),
-                                    ("safety_plan", preparation.safety_plan, rules.safety_plan_items)):
-            unknown = sorted(set(codes) - set(known))
-            if unknown:
-                raise InvalidField(field, "unknown_code", f"unknown code {unknown[0]!r}")
-        if "what_to_expect" not in preparation.topics:
-            raise InvalidField("topics", "what_to_expect_missing", "preparation covers what to expect")
-        if not preparation.safety_plan:
-            raise InvalidField("safety_plan", "missing", "preparation records the client's safety plan")
-        return replace(self, preparation=preparation)
-
-    def record_consent(self, consent: Consent, *, rules: SessionRules) -> Course:
-        """Record the client's written consent to the course."""
-        self.require_active()
-        check_charted_time("signed_at", consent.act.at, now=consent.act.entered_at, rules=rules)
-        return replace(self, consent=consent)
-
-    def ready_for_a_dose_checked_at(self, at: datetime) -> tuple[bool, bool]:
-        """Whether preparation and written consent were both recorded before a check at ``at``."""
-        return (self.preparation is not None and self.preparation.act.at <= at,
-                self.consent is not None and self.consent.act.at <= at)
-
-    def withdraw(self, reason: str, *, now: datetime) -> Course:
-        """The enquiry was closed or erased: the course ends (a completed course stays completed)."""
-        if self.status != "active":
-            return self
-        return replace(self, status="withdrawn", completed_at=now, withdrawn_reason=reason)
 
 
 @dataclass(frozen=True)
@@ -195,6 +78,31 @@ class DischargeChecklist:
 
 
 @dataclass(frozen=True)
+class Team:
+    """Who is in the room: the supervising doctor, the nurse monitoring, the therapist giving concurrent therapy."""
+
+    supervising_doctor: str
+    monitoring_nurse: str
+    therapist: str
+
+
+@dataclass(frozen=True)
+class TherapyNote:
+    """What the therapist saw, coded: themes that came up, concerns for the team (their words stay in their notes)."""
+
+    themes: tuple[str, ...]
+    concerns: tuple[str, ...]
+
+
+def check_therapy_codes(themes: tuple[str, ...], concerns: tuple[str, ...], rules: SessionRules) -> None:
+    """Themes and concerns are coded from the rule file's lists."""
+    for field, codes, known in (("themes", themes, rules.therapy_themes), ("concerns", concerns, rules.therapy_concerns)):
+        unknown = sorted(set(codes) - set(known))
+        if unknown:
+            raise InvalidField(field, "unknown_code", f"unknown code {unknown[0]!r}")
+
+
+@dataclass(frozen=True)
 class VitalsReading:
     """Vitals with when they were taken, who charted them and when."""
 
@@ -202,15 +110,6 @@ class VitalsReading:
     measured_at: datetime
     charted_by: str | None = None
     entered_at: datetime | None = None
-
-
-def check_charted_time(field: str, at: datetime, *, now: datetime, rules: SessionRules) -> None:
-    """A clinical time is never in the future, nor older than the charting window (late entries are fine)."""
-    if at > now:
-        raise InvalidField(field, "future_time", "a clinical step cannot be charted in the future")
-    if now - at > timedelta(hours=rules.charting_window_hours):
-        raise InvalidField(field, "too_old", f"charting more than {rules.charting_window_hours:g} hours after the "
-                                             "fact is not allowed here: record it in the clinical notes")
 
 
 @dataclass(frozen=True)
@@ -237,6 +136,8 @@ class DosingSession:
     adverse_event_codes: tuple[str, ...] = ()
     adverse_events_reviewed: Act | None = None
     rule_set_version: str | None = None
+    team: Team | None = None
+    therapy_note: TherapyNote | None = None
 
     @property
     def dosed_at(self) -> datetime | None:
@@ -291,11 +192,28 @@ class DosingSession:
         self._require({SessionStatus.READY}, action="order a dose")
         return replace(self, dose=dose, ordered=act)
 
+    def name_team(self, team: Team) -> DosingSession:
+        """Name who is in the room (again at a handover), from before the dose until the client leaves."""
+        self._require(BEFORE_DOSE | {SessionStatus.DOSED}, action="name the team")
+        if team.supervising_doctor == team.monitoring_nurse:
+            raise InvalidField("monitoring_nurse", "same_as_doctor",
+                               "the nurse monitoring is a second person, not the supervising doctor")
+        return replace(self, team=team)
+
+    def record_therapy_note(self, note: TherapyNote) -> DosingSession:
+        """The therapist's coded note of the session (from the dose on; a later note replaces it)."""
+        self._require(AFTER_DOSE, action="record the therapist's note")
+        return replace(self, therapy_note=note)
+
     def give(self, *, act: Act, rules: SessionRules) -> DosingSession:
-        """The dose was given at ``act.at``: after its check, within the check's validity, charted in order."""
+        """The dose was given at ``act.at``: after its check, within the check's validity, charted in order, with
+        the team in the room named."""
         self._require({SessionStatus.READY}, action="record a dose")
         if self.ordered is None:
             raise IllegalMove("cannot record a dose: no dose has been ordered for this session")
+        if self.team is None:
+            raise IllegalMove("cannot record a dose: name the supervising doctor, the nurse monitoring and the "
+                              "therapist first")
         check_charted_time("given_at", act.at, now=act.entered_at, rules=rules)
         if act.at < self.checked.at:
             raise InvalidField("given_at", "before_pre_dose_check", "a dose cannot precede its pre-dose check")
@@ -419,35 +337,3 @@ def _discharge_overrides(outside: list[str], request: DischargeRequest, act: Act
     if given and not request.by_doctor:
         raise IllegalMove("only a doctor can override a discharge criterion")
     return [Override("discharge", code, act.by, given[code], act.entered_at) for code in outside]
-
-
-@dataclass(frozen=True)
-class Integration:
-    """Integration therapy after one dosing session."""
-
-    id: uuid.UUID
-    session_id: uuid.UUID
-    course_id: uuid.UUID
-    pathway_id: uuid.UUID
-    opens_at: datetime
-    due_by: datetime
-    completed_at: datetime | None = None
-    completed_by: str | None = None
-    cancelled_at: datetime | None = None
-
-    def complete(self, *, therapist_id: str, now: datetime) -> Integration:
-        """The therapist recorded the integration session."""
-        if self.cancelled_at is not None:
-            raise IllegalMove("the integration session was cancelled (the course was withdrawn)")
-        if self.completed_at is not None:
-            raise IllegalMove("the integration session was already completed")
-        return replace(self, completed_at=now, completed_by=therapist_id)
-
-
-def integration_after(session: DosingSession, rules: SessionRules) -> Integration:
-    """The integration session a discharge makes due (default within 72 hours: docs/clinical-rules.md §5)."""
-    return Integration(
-        id=uuid.uuid4(), session_id=session.id, course_id=session.course_id, pathway_id=session.pathway_id,
-        opens_at=session.discharged_at + timedelta(hours=rules.integration.opens_after_hours),
-        due_by=session.discharged_at + timedelta(hours=rules.integration.due_within_hours),
-    )

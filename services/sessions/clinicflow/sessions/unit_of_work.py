@@ -1,0 +1,20 @@
+"""What every sessions use case works on: one transaction's repository, its event writer, the rules in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clinicflow.sessions.repository import SessionsRepository
+from clinicflow.sessions.rules import SessionRules
+from clinicflow.shared.outbox import EventWriter
+
+SOURCE = "clinicflow/sessions"
+
+
+@dataclass(frozen=True)
+class UnitOfWork:
+    """One transaction's view of sessions."""
+
+    sessions: SessionsRepository
+    events: EventWriter
+    rules: SessionRules
