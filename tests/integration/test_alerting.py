@@ -1,5 +1,6 @@
 """Safety alerts that never stall, on the real broker and database with real SMTP and webhook servers: a backlog of
-due deliveries after downtime, a channel that hangs, the on-call rota, acknowledgement links, and ended enquiries."""
+due deliveries after downtime, a channel that hangs, the on-call rota, acknowledgement links, ended enquiries, and
+what the course tells the team (a risk flagged at integration, deterioration, the non-response review)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ import httpx
 import pytest
 
 from clinicflow.shared.catalogue import (
+    CourseDeteriorated,
+    CourseReviewDue,
     EnquiryCallbackLogged,
     EnquiryClosed,
     EnquiryReceived,
+    IntegrationCompleted,
+    IntegrationRiskFlagged,
     RiskFlagged,
     SessionLogged,
     SessionOverridden,
@@ -215,3 +220,52 @@ async def test_overrides_and_sessions_that_ended_early_reach_the_clinical_lead_a
         "clinical.lead@clinic.example", "doctor.one@clinic.example", "doctor.two@clinic.example",
         "clinician.one@clinic.example", "nurse.one@clinic.example"])
     assert "transferred_to_hospital" in staff_channels.smtp.messages[-1].body
+
+
+async def test_a_risk_flagged_at_integration_and_deterioration_page_the_on_call_doctor_on_every_channel(
+    notifications, staff_channels, kafka_settings
+):
+    course = uuid.uuid4()
+    flagged = IntegrationRiskFlagged(alert_id=uuid.uuid4(), integration_id=uuid.uuid4(), course_id=course,
+                                     concerns=["suicidal_thoughts"], severity="urgent", flagged_by="th-1")
+    await publish_event(kafka_settings, "integration.risk.flagged", uuid.uuid4(), flagged)
+    [chat] = await eventually(lambda: staff_channels.chat.accepted)
+    assert "risk flagged at integration" in chat["body"]["text"] and "suicidal thoughts" in chat["body"]["text"]
+    await eventually(lambda: staff_channels.sms.accepted)
+    [mail] = await eventually(lambda: staff_channels.smtp.messages)
+    assert (mail.to, mail.subject) == ("doctor.one@clinic.example", "URGENT: risk flagged at integration")
+    alerts = (await notifications.http.get("/alerts?status=open", headers=bearer("doctor"))).json()
+    assert [a["alert_id"] for a in alerts] == [str(flagged.alert_id)]
+
+    worse = CourseDeteriorated(alert_id=uuid.uuid4(), course_id=course, instrument="phq9", baseline=12, latest=17,
+                               measure_id=uuid.uuid4(), rule_set_version="sessions-rules-2026.3")
+    await publish_event(kafka_settings, "course.deteriorated", uuid.uuid4(), worse)
+    # The on-call doctor urgently on every channel; the whole team by inbox and email (one email each).
+    await eventually(lambda: len(staff_channels.smtp.messages) == 5)
+    deteriorated = [m for m in staff_channels.smtp.messages if "deterioration" in m.subject.lower()]
+    assert sorted(m.to for m in deteriorated) == sorted([
+        "doctor.one@clinic.example", "doctor.two@clinic.example", "clinician.one@clinic.example",
+        "nurse.one@clinic.example"])
+    assert "rose from 12 at baseline to 17" in deteriorated[0].body
+    alerts = (await notifications.http.get("/alerts?status=open", headers=bearer("doctor"))).json()
+    assert {a["alert_id"] for a in alerts} == {str(flagged.alert_id), str(worse.alert_id)}
+
+
+async def test_the_review_and_a_missed_integration_reach_the_people_who_act_on_them(
+    notifications, staff_channels, kafka_settings
+):
+    await publish_event(kafka_settings, "course.review.due", uuid.uuid4(), CourseReviewDue(
+        course_id=uuid.uuid4(), reason="non_response", after_session=4, phq9_change_percent=-12.5,
+        rule_set_version="sessions-rules-2026.3"))
+    await eventually(lambda: len(staff_channels.smtp.messages) == 2)
+    assert sorted(m.to for m in staff_channels.smtp.messages) == ["doctor.one@clinic.example",
+                                                                   "doctor.two@clinic.example"]
+    assert "-12.5%" in staff_channels.smtp.messages[0].body
+    await publish_event(kafka_settings, "integration.completed", uuid.uuid4(), IntegrationCompleted(
+        integration_id=uuid.uuid4(), session_id=uuid.uuid4(), completed_by="th-1"))  # attended, no concern: quiet
+    await publish_event(kafka_settings, "integration.completed", uuid.uuid4(), IntegrationCompleted(
+        integration_id=uuid.uuid4(), session_id=uuid.uuid4(), completed_by="th-1", did_not_attend=True))
+    await eventually(lambda: len(staff_channels.smtp.messages) == 2 + 5)
+    missed = staff_channels.smtp.messages[2:]
+    assert {m.subject for m in missed} == {"Integration session needs the team"}
+    assert "did not attend True" in missed[0].body
