@@ -110,3 +110,37 @@ def test_contradictions_and_labels_are_refused(tmp_path, change, expected):
 def test_an_unknown_or_missing_field_is_refused_by_name(tmp_path):
     assert "vitals_alert.spo2_under" in refused(tmp_path, setter("vitals_alert", "spo2_under", value=90))
     assert "charting_window_hours" in refused(tmp_path, lambda r: r.pop("charting_window_hours"))
+
+
+@pytest.mark.parametrize(("path", "value", "ok"), [
+    (("outcomes", "response_fall_percent"), 40, False), (("outcomes", "response_fall_percent"), 50, True),
+    (("outcomes", "instruments", "phq9", "remission_at_most"), 5, False),
+    (("outcomes", "instruments", "gad7", "remission_at_most"), 3, False),
+    (("outcomes", "instruments", "pain_nrs", "remission_at_most"), 4, False),
+    (("outcomes", "instruments", "pcl5", "remission_at_most"), 33, False),
+    (("outcomes", "instruments", "pcl5", "remission_at_most"), 30, True),
+    (("outcomes", "instruments", "pcl5", "remission_at_most"), 29, False),
+    (("outcomes", "instruments", "phq9", "meaningful_baseline_at_least"), 9, False),
+    (("outcomes", "instruments", "gad7", "meaningful_baseline_at_least"), 4, False),
+    (("outcomes", "deterioration_rise_at_least", "phq9"), 6, False),
+    (("outcomes", "deterioration_rise_at_least", "phq9"), 4, True),
+    (("outcomes", "deterioration_rise_at_least", "phq9"), 0, False),
+    (("outcomes", "non_response_review", "after_session"), 5, False),
+    (("outcomes", "non_response_review", "after_session"), 3, True),
+    (("outcomes", "non_response_review", "fall_percent_below"), 24, False),
+    (("outcomes", "non_response_review", "fall_percent_below"), 30, True),
+    (("maintenance", "minimum_interval_days"), 6, False), (("maintenance", "minimum_interval_days"), 7, True),
+    (("planned_sessions", "by_route", "intranasal"), 9, False),
+])
+def test_outcome_definitions_cannot_move_and_deterioration_cannot_be_switched_off(tmp_path, path, value, ok):
+    change = setter(*path, value=value)
+    if ok:
+        load_changed(tmp_path, change)
+    else:
+        assert ".".join(path) in refused(tmp_path, change)
+
+
+def test_every_screened_instrument_has_an_outcome_rule(tmp_path):
+    assert "outcomes.instruments.pcl5" in refused(tmp_path, lambda r: r["outcomes"]["instruments"].pop("pcl5"))
+    assert "outcomes.deterioration_rise_at_least.phq9" in refused(
+        tmp_path, lambda r: r["outcomes"]["deterioration_rise_at_least"].pop("phq9"))
