@@ -94,10 +94,12 @@ async def serving(app, port: int) -> AsyncIterator[str]:  # noqa: ANN001 - an AS
 
 
 async def publish_event(
-    settings: KafkaSettings, event_type: str, pathway_id: uuid.UUID, payload: BaseModel, *, source: str = "test",
+    settings: KafkaSettings, event_type: str, pathway_id: uuid.UUID, payload: BaseModel, *, source: str | None = None,
     time: datetime | None = None,
 ) -> Envelope:
-    """Publish one well-formed event as its producing service would (keyed by the pathway id), stamped ``time``."""
+    """Publish one well-formed event as its producing service would (its source, keyed by the pathway id), stamped
+    ``time``."""
+    source = source or spec_for(event_type).source or "webform/test"
     envelope = new_envelope(type=event_type, source=source, subject=pathway_id, data=payload,
                             time=time or datetime.now(UTC))
     await write_topic(settings, spec_for(event_type).topic, [envelope.to_bytes()], key=str(pathway_id).encode())

@@ -30,7 +30,7 @@ def enquiry_received(pathway_id: uuid.UUID | None = None) -> Envelope:
     """A valid `enquiry.received` event."""
     return new_envelope(
         type="enquiry.received",
-        source="clinicflow/test",
+        source="clinicflow/intake",
         subject=pathway_id or uuid.uuid4(),
         time=datetime.now(UTC),
         data=EnquiryReceived(
@@ -51,7 +51,7 @@ async def record_effect_and_close(delivery: Delivery) -> None:
     )
     closed = new_envelope(
         type="enquiry.closed",
-        source="clinicflow/test",
+        source="clinicflow/intake",
         subject=delivery.envelope.subject,
         time=datetime.now(UTC),
         data=EnquiryClosed(reason="duplicate"),

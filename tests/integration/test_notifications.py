@@ -75,7 +75,7 @@ async def test_each_routing_rule_reaches_its_staff(notifications, staff_channels
 
 
 async def test_a_redelivered_event_notifies_nobody_twice(notifications, staff_channels, kafka_settings, pool):
-    event = new_envelope(type="enquiry.received", source="test", subject=uuid.uuid4(), data=received(),
+    event = new_envelope(type="enquiry.received", source="clinicflow/intake", subject=uuid.uuid4(), data=received(),
                          time=datetime.now(UTC))
     await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()] * 3, key=str(event.subject).encode())
     await eventually(lambda: staff_channels.smtp.messages)
@@ -170,7 +170,7 @@ async def test_someone_elses_inbox_item_cannot_be_acknowledged(notifications, ka
 async def test_no_identifier_reaches_any_message_body_header_or_log(notifications, staff_channels, kafka_settings,
                                                                     capfd):
     sentinel = "Zqxsentinelname"
-    envelope = new_envelope(type="screening.risk.flagged", source="test", subject=uuid.uuid4(), data=risk_flag(),
+    envelope = new_envelope(type="screening.risk.flagged", source="clinicflow/screening", subject=uuid.uuid4(), data=risk_flag(),
                             time=datetime.now(UTC))
     smuggled = envelope.model_copy(update={"data": {**envelope.data, "first_name": sentinel,
                                                     "email": "zqx@example.org"}})

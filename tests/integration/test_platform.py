@@ -127,6 +127,22 @@ async def test_a_malformed_message_goes_to_the_dead_letter_topic_and_the_next_on
     assert "17" not in letters[1].headers["dlq_detail"]  # the offending value is never echoed
 
 
+async def test_an_event_from_a_service_that_does_not_produce_it_is_dead_lettered(pool, kafka_settings):
+    """Only intake says an enquiry was received: the same event stamped by notifications is refused."""
+    pathway = uuid.uuid4()
+    forged = json.loads(enquiry_received(pathway).to_bytes())
+    forged["source"] = "clinicflow/notifications"
+    good = enquiry_received(pathway)
+    async with running_consumer(pool, kafka_settings):
+        await write_topic(kafka_settings, "enquiry.received.v1", [json.dumps(forged).encode(), good.to_bytes()],
+                          key=str(pathway).encode())
+        await eventually(lambda: count_effects(pool, good.id))
+    assert await count_effects(pool, uuid.UUID(forged["id"])) == 0
+    [letter] = await read_dead_letters(kafka_settings, f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq")
+    assert letter.headers[DLQ_REASON] == "unexpected_source"
+    assert "clinicflow/notifications" in letter.headers["dlq_detail"]
+
+
 async def test_a_dead_letter_replayed_after_a_fix_is_applied(pool, kafka_settings):
     event = enquiry_received()
     broken = True

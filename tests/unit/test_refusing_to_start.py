@@ -48,3 +48,16 @@ def test_notifications_refuses_an_on_call_typo(tmp_path):
                             lambda d: d["on_call"].update(doctor=["dr-l"]))
     with pytest.raises(RuleFileError, match=rf"{directory}.*on_call.doctor: 'dr-l' is not a member of staff"):
         create_notifications(NotificationsSettings(directory_file=directory, auth=AUTH))
+
+
+@pytest.mark.parametrize("key", [
+    "change-me-to-32-random-bytes",  # .env.example's placeholder
+    "short-but-random-Zq8",
+    "replace-this-with-a-real-key-of-at-least-32-bytes",
+])
+def test_every_service_refuses_a_short_or_placeholder_signing_key(key):
+    with pytest.raises(ValueError, match="AUTH_JWT_SECRET"):
+        AuthSettings(jwt_secret=key)
+    with pytest.raises(ValueError, match="NOTIFICATIONS_ACK_LINK_SECRET"):
+        NotificationsSettings(auth=AUTH, ack_link_secret=key)
+    assert AuthSettings(jwt_secret="Zq8" * 11).jwt_secret is not None  # 33 random-looking bytes pass

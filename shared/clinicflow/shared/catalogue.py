@@ -437,6 +437,9 @@ class NotificationFailed(NotificationSent):
     reason: str = Field(description="Coded reason for the failure.")
 
 
+SERVICES = frozenset({"intake", "screening", "sessions", "notifications"})
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One event type: its name, the one service that produces it, and its payload model."""
@@ -460,6 +463,12 @@ class EventSpec:
     def dead_letter_topic(self) -> str:
         """Where messages on this topic that cannot be processed go."""
         return f"{self.topic}.dlq"
+
+    @property
+    def source(self) -> str | None:
+        """The envelope ``source`` its producer stamps: consumers refuse any other. None for a producer outside
+        clinicflow (upstream web forms), whose topic only the broker's ACLs guard."""
+        return f"clinicflow/{self.producer}" if self.producer in SERVICES else None
 
 
 CATALOGUE: dict[str, EventSpec] = {

@@ -152,6 +152,9 @@ class EventConsumer:
         spec = CATALOGUE.get(envelope.type)
         if spec is None or self._topic_prefix + spec.topic != topic or envelope.type not in self._handlers:
             raise Rejected("unexpected_event_type", f"type {envelope.type[:100]!r} on topic {topic}")
+        if spec.source is not None and envelope.source != spec.source:
+            # Only the producing service may say, e.g., that a screening was signed off (docs/contracts.md).
+            raise Rejected("unexpected_source", f"{envelope.type} from {envelope.source[:100]!r}, not {spec.source!r}")
         try:
             payload = spec.payload.model_validate(envelope.data)
         except ValidationError as exc:

@@ -43,6 +43,23 @@ class DatabaseSettings(BaseSettings):
     pool_max_size: int = 10
 
 
+MINIMUM_KEY_BYTES = 32  # HS256 needs a key at least as long as its hash (RFC 7518 §3.2)
+PLACEHOLDER_MARKS = ("change-me", "changeme", "replace", "placeholder", "example", "secret-here")
+
+
+def strong_key(value: SecretStr | None, *, what: str) -> SecretStr | None:
+    """A signing key of at least 32 bytes that is not a copied placeholder (e.g. `.env.example`'s); None passes."""
+    if value is None:
+        return None
+    key = value.get_secret_value()
+    if len(key.encode()) < MINIMUM_KEY_BYTES:
+        raise ValueError(f"{what} must be at least {MINIMUM_KEY_BYTES} bytes of random data")
+    if any(mark in key.lower() for mark in PLACEHOLDER_MARKS):
+        raise ValueError(f"{what} is a placeholder: generate a random key (python -c \"import secrets; "
+                         "print(secrets.token_urlsafe(32))\")")
+    return value
+
+
 class AuthSettings(BaseSettings):
     """How staff bearer tokens are verified: a shared HS256 key, or an identity provider's JWKS."""
 
@@ -52,6 +69,11 @@ class AuthSettings(BaseSettings):
     jwks_url: str | None = None
     issuer: str | None = None
     audience: str | None = None
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
+        return strong_key(value, what="AUTH_JWT_SECRET")
 
     @model_validator(mode="after")
     def _one_key_source(self) -> AuthSettings:

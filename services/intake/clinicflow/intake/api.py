@@ -120,7 +120,7 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
 
     @router.get("/enquiries", response_model=list[EnquirySummary])
     async def list_enquiries(
-        uow: UoW, _staff: Annotated[Staff, Depends(CONTACT_CENTRE)],
+        _staff: Annotated[Staff, Depends(CONTACT_CENTRE)], uow: UoW,
         status_: Annotated[Literal["new", "in_progress", "booked", "closed"] | None, Query(alias="status")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -130,7 +130,7 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
 
     @router.get("/enquiries/{enquiry_id}", response_model=EnquiryDetails)
     async def get_enquiry(
-        enquiry_id: uuid.UUID, uow: UoW, staff: Annotated[Staff, Depends(CONTACT_CENTRE)],
+        enquiry_id: uuid.UUID, staff: Annotated[Staff, Depends(CONTACT_CENTRE)], uow: UoW,
         x_access_purpose: Annotated[Purpose, Header()] = "contact_centre_workflow",
     ) -> EnquiryDetails:
         """One enquiry with the person's details; the read is written to the audit trail with its purpose."""
@@ -140,7 +140,7 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
 
     @router.post("/enquiries/{enquiry_id}/callbacks", status_code=201, response_model=EnquirySummary)
     async def post_callback(
-        enquiry_id: uuid.UUID, body: CallbackIn, uow: UoW, staff: Annotated[Staff, Depends(CONTACT_CENTRE)]
+        enquiry_id: uuid.UUID, body: CallbackIn, staff: Annotated[Staff, Depends(CONTACT_CENTRE)], uow: UoW
     ) -> EnquirySummary:
         """Log a call-back attempt and its outcome."""
         enquiry = await service.log_callback(uow, enquiry_id, outcome=body.outcome, staff_id=staff.id, policy=policy)
@@ -148,7 +148,7 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
 
     @router.post("/enquiries/{enquiry_id}/assessment", response_model=EnquirySummary)
     async def post_assessment(
-        enquiry_id: uuid.UUID, body: AssessmentIn, uow: UoW, _staff: Annotated[Staff, Depends(CONTACT_CENTRE)]
+        enquiry_id: uuid.UUID, body: AssessmentIn, _staff: Annotated[Staff, Depends(CONTACT_CENTRE)], uow: UoW
     ) -> EnquirySummary:
         """Book the intake assessment, settling the funding route."""
         booking = service.Booking(
@@ -159,14 +159,14 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
 
     @router.post("/enquiries/{enquiry_id}/close", response_model=EnquirySummary)
     async def post_close(
-        enquiry_id: uuid.UUID, body: CloseIn, uow: UoW, _staff: Annotated[Staff, Depends(CONTACT_CENTRE)]
+        enquiry_id: uuid.UUID, body: CloseIn, _staff: Annotated[Staff, Depends(CONTACT_CENTRE)], uow: UoW
     ) -> EnquirySummary:
         """Close the enquiry with a reason."""
         return EnquirySummary.of(await service.close_enquiry(uow, enquiry_id, reason=body.reason, policy=policy))
 
     @router.delete("/enquiries/{enquiry_id}/personal-data", status_code=204)
     async def delete_personal_data(
-        enquiry_id: uuid.UUID, uow: UoW, staff: Annotated[Staff, Depends(ADMIN)]
+        enquiry_id: uuid.UUID, staff: Annotated[Staff, Depends(ADMIN)], uow: UoW
     ) -> Response:
         """Erase the person's identifiers and story on request; the coded pathway history stays."""
         await service.erase_personal_data(uow, enquiry_id, staff_id=staff.id, purpose="data_subject_request")

@@ -96,7 +96,7 @@ def build_router(config: service.Config) -> APIRouter:
 
     @router.get("/inbox", response_model=list[InboxItem])
     async def get_inbox(
-        uow: UoW, staff: Annotated[Staff, Depends(ANY_STAFF)],
+        staff: Annotated[Staff, Depends(ANY_STAFF)], uow: UoW,
         include_acknowledged: Annotated[bool, Query()] = False,
     ) -> list[InboxItem]:
         """The caller's inbox, urgent first."""
@@ -105,7 +105,7 @@ def build_router(config: service.Config) -> APIRouter:
                 for r in rows]
 
     @router.post("/inbox/{item_id}/ack", status_code=204)
-    async def post_ack(item_id: uuid.UUID, uow: UoW, staff: Annotated[Staff, Depends(ANY_STAFF)]) -> None:
+    async def post_ack(item_id: uuid.UUID, staff: Annotated[Staff, Depends(ANY_STAFF)], uow: UoW) -> None:
         """Acknowledge an item; for an urgent alert this stops its escalation."""
         await service.acknowledge(uow, item_id, staff=staff)
 
@@ -128,7 +128,7 @@ def build_router(config: service.Config) -> APIRouter:
 
     @router.get("/alerts", response_model=list[Alert])
     async def get_alerts(
-        uow: UoW, _staff: Annotated[Staff, Depends(ALERT_WATCHERS)],
+        _staff: Annotated[Staff, Depends(ALERT_WATCHERS)], uow: UoW,
         status: Annotated[Literal["open", "acknowledged"] | None, Query()] = None,
     ) -> list[Alert]:
         """Urgent alerts and where their escalation stands."""
@@ -136,13 +136,13 @@ def build_router(config: service.Config) -> APIRouter:
                 for a in await uow.notifications.alerts(status=status)]
 
     @router.get("/on-call/{role}", response_model=OnCallOut)
-    async def get_on_call(role: Role, uow: UoW, _staff: Annotated[Staff, Depends(ANY_STAFF)]) -> OnCallOut:
+    async def get_on_call(role: Role, _staff: Annotated[Staff, Depends(ANY_STAFF)], uow: UoW) -> OnCallOut:
         """Who an urgent alert for ``role`` goes to right now, in escalation order."""
         return OnCallOut(role=role, chain=list(await service.on_call_now(uow, role)))
 
     @router.get("/rota", response_model=list[ShiftOut])
     async def get_rota(
-        uow: UoW, _staff: Annotated[Staff, Depends(ANY_STAFF)],
+        _staff: Annotated[Staff, Depends(ANY_STAFF)], uow: UoW,
         role: Annotated[Role | None, Query()] = None,
         days: Annotated[int, Query(ge=1, le=62)] = 14,
     ) -> list[ShiftOut]:
@@ -152,14 +152,14 @@ def build_router(config: service.Config) -> APIRouter:
         return [ShiftOut.of(s) for s in shifts]
 
     @router.post("/rota", status_code=201, response_model=ShiftOut)
-    async def post_shift(body: ShiftIn, uow: UoW, staff: Annotated[Staff, Depends(ROTA_KEEPERS)]) -> ShiftOut:
+    async def post_shift(body: ShiftIn, staff: Annotated[Staff, Depends(ROTA_KEEPERS)], uow: UoW) -> ShiftOut:
         """Put someone on call; effective at once, no restart."""
         request = service.ShiftRequest(role=body.role, staff_id=body.staff_id, position=body.position,
                                        starts_at=body.starts_at, ends_at=body.ends_at)
         return ShiftOut.of(await service.add_shift(uow, request, by=staff.id))
 
     @router.delete("/rota/{shift_id}", status_code=204)
-    async def delete_shift(shift_id: uuid.UUID, uow: UoW, staff: Annotated[Staff, Depends(ROTA_KEEPERS)]) -> None:
+    async def delete_shift(shift_id: uuid.UUID, staff: Annotated[Staff, Depends(ROTA_KEEPERS)], uow: UoW) -> None:
         """Take a shift off the rota (kept for the record)."""
         await service.remove_shift(uow, shift_id, by=staff.id)
 

@@ -3,7 +3,7 @@
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from clinicflow.shared.settings import ServiceSettings
+from clinicflow.shared.settings import ServiceSettings, strong_key
 
 
 class NotificationsSettings(ServiceSettings):
@@ -40,6 +40,4 @@ class NotificationsSettings(ServiceSettings):
     @field_validator("ack_link_secret")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().encode()) < 32:
-            raise ValueError("the acknowledgement-link key must be at least 32 bytes")
-        return value
+        return strong_key(value, what="NOTIFICATIONS_ACK_LINK_SECRET")

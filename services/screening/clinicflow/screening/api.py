@@ -132,8 +132,8 @@ def build_router(rules: RuleSet) -> APIRouter:
     @router.post("/pathways/{pathway_id}/measures", status_code=201, response_model=MeasureOut,
                  response_model_exclude_none=True, openapi_extra=MEASURE_BODY)
     async def post_measure(
-        pathway_id: uuid.UUID, body: Annotated[dict[str, Any], Body()], uow: UoW,
-        staff: Annotated[Staff, Depends(CLINICAL)],
+        pathway_id: uuid.UUID, body: Annotated[dict[str, Any], Body()], staff: Annotated[Staff, Depends(CLINICAL)],
+        uow: UoW,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> MeasureOut:
         """Score a completed questionnaire (answers stay in screening; events carry totals and bands).
@@ -145,7 +145,7 @@ def build_router(rules: RuleSet) -> APIRouter:
 
     @router.post("/pathways/{pathway_id}/history", response_model=ProposalOut)
     async def post_history(
-        pathway_id: uuid.UUID, body: HistoryIn, uow: UoW, _staff: Annotated[Staff, Depends(ASSESSING)]
+        pathway_id: uuid.UUID, body: HistoryIn, _staff: Annotated[Staff, Depends(ASSESSING)], uow: UoW
     ) -> ProposalOut:
         """Record the health history; the rules propose eligible, needs_review or ineligible with reasons."""
         history = History(
@@ -156,7 +156,7 @@ def build_router(rules: RuleSet) -> APIRouter:
 
     @router.post("/pathways/{pathway_id}/risk-review", response_model=CaseOut)
     async def post_risk_review(
-        pathway_id: uuid.UUID, body: RiskReviewIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+        pathway_id: uuid.UUID, body: RiskReviewIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
     ) -> CaseOut:
         """A doctor's review of the risk a safety flag raised."""
         await service.review_risk(uow, pathway_id, doctor_id=staff.id, risk_level=body.risk_level)
@@ -164,7 +164,7 @@ def build_router(rules: RuleSet) -> APIRouter:
 
     @router.post("/pathways/{pathway_id}/sign-off", response_model=CaseOut)
     async def post_sign_off(
-        pathway_id: uuid.UUID, body: SignOffIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+        pathway_id: uuid.UUID, body: SignOffIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
     ) -> CaseOut:
         """The doctor accepts the proposal, or decides otherwise with a written reason."""
         decision = SignOff(outcome=body.outcome, doctor_id=staff.id, reason=body.override_reason)
@@ -173,14 +173,14 @@ def build_router(rules: RuleSet) -> APIRouter:
 
     @router.get("/pathways/{pathway_id}/screening", response_model=CaseOut)
     async def get_screening(
-        pathway_id: uuid.UUID, uow: UoW, _staff: Annotated[Staff, Depends(CLINICAL)]
+        pathway_id: uuid.UUID, _staff: Annotated[Staff, Depends(CLINICAL)], uow: UoW
     ) -> CaseOut:
         """The case: measures, proposal and reasons, safety flags, status."""
         return await _view(uow, pathway_id)
 
     @router.get("/pathways/{pathway_id}/screening/fhir")
     async def get_screening_fhir(
-        pathway_id: uuid.UUID, uow: UoW, _staff: Annotated[Staff, Depends(CLINICAL)]
+        pathway_id: uuid.UUID, _staff: Annotated[Staff, Depends(CLINICAL)], uow: UoW
     ) -> dict:
         """The measures as a FHIR R4 Bundle of QuestionnaireResponse and Observation resources (LOINC-coded)."""
         await uow.screening.get_case(pathway_id=pathway_id)

@@ -93,7 +93,7 @@ def build_router(rules: SessionRules) -> APIRouter:
         return Act(staff.id, at or uow.events.now, uow.events.now)
 
     @router.get("/pathways/{pathway_id}/course", response_model=CourseOut)
-    async def get_course(pathway_id: uuid.UUID, uow: UoW, _staff: Annotated[Staff, Depends(TEAM)]) -> CourseOut:
+    async def get_course(pathway_id: uuid.UUID, _staff: Annotated[Staff, Depends(TEAM)], uow: UoW) -> CourseOut:
         """The course: whether it is on hold, its plan and review, sessions with who did what and their vitals,
         integration, and outcomes on every instrument."""
         course = await uow.sessions.course_of_pathway(pathway_id=pathway_id)
@@ -119,7 +119,7 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/courses/{course_id}/preparation", status_code=204)
     async def post_preparation(
-        course_id: uuid.UUID, body: PreparationIn, uow: UoW, staff: Annotated[Staff, Depends(PREPARING)]
+        course_id: uuid.UUID, body: PreparationIn, staff: Annotated[Staff, Depends(PREPARING)], uow: UoW
     ) -> None:
         """The preparation session before the first dose: what was covered, the client's safety plan."""
         preparation = Preparation(act(staff, uow, body.held_at), tuple(body.topics), tuple(body.safety_plan))
@@ -127,13 +127,13 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/courses/{course_id}/consent", status_code=204)
     async def post_consent(
-        course_id: uuid.UUID, body: ConsentIn, uow: UoW, staff: Annotated[Staff, Depends(CONSENTING)]
+        course_id: uuid.UUID, body: ConsentIn, staff: Annotated[Staff, Depends(CONSENTING)], uow: UoW
     ) -> None:
         """The client's written consent to the course, as signed."""
         await courses.record_consent(uow, course_id, Consent(act(staff, uow, body.signed_at), body.form_version))
 
     @router.post("/courses/{course_id}/plan", status_code=204)
-    async def post_plan(course_id: uuid.UUID, body: PlanIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+    async def post_plan(course_id: uuid.UUID, body: PlanIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
                         ) -> None:
         """The doctor plans the acute course: a number of sessions, or the planned route's default; extend up to
         the maximum, never below the sessions under way."""
@@ -141,32 +141,32 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/courses/{course_id}/maintenance", status_code=204)
     async def post_maintenance(
-        course_id: uuid.UUID, body: MaintenanceIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+        course_id: uuid.UUID, body: MaintenanceIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
     ) -> None:
         """A responder moves to maintenance: so many more sessions, at least so many days apart."""
         await courses.move_to_maintenance(uow, course_id, sessions=body.sessions, interval_days=body.interval_days,
                                           doctor_id=staff.id)
 
     @router.post("/courses/{course_id}/stop", status_code=204)
-    async def post_stop(course_id: uuid.UUID, body: StopIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+    async def post_stop(course_id: uuid.UUID, body: StopIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
                         ) -> None:
         """The doctor stops the course early (coded reason); sessions not yet dosed are cancelled."""
         await courses.stop_course(uow, course_id, body.reason, doctor_id=staff.id)
 
     @router.post("/courses/{course_id}/review", status_code=204)
-    async def post_review(course_id: uuid.UUID, body: ReviewIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+    async def post_review(course_id: uuid.UUID, body: ReviewIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
                           ) -> None:
         """The doctor's decision on the non-response review that fell due."""
         await courses.record_review(uow, course_id, body.decision, doctor_id=staff.id)
 
     @router.get("/courses/{course_id}/fhir")
-    async def get_course_fhir(course_id: uuid.UUID, uow: UoW, _staff: Annotated[Staff, Depends(TEAM)]) -> dict:
+    async def get_course_fhir(course_id: uuid.UUID, _staff: Annotated[Staff, Depends(TEAM)], uow: UoW) -> dict:
         """The course as FHIR R4: CarePlan, Consent, and an Observation per measure taken during the course."""
         course = await uow.sessions.course(course_id=course_id)
         return course_bundle(course, await uow.sessions.measures(course_id=course_id))
 
     @router.get("/outcomes", response_model=CohortOut)
-    async def get_outcomes(request: Request, uow: UoW, _staff: Annotated[Staff, Depends(COHORT)]) -> Response:
+    async def get_outcomes(request: Request, _staff: Annotated[Staff, Depends(COHORT)], uow: UoW) -> Response:
         """Cohort outcomes per instrument, rules version and how courses ended (completed or stopped): how many,
         response and remission rates, mean change. No identifier. ``Accept: text/csv`` for a spreadsheet."""
         rows = [_cohort_row(r) for r in await uow.sessions.cohort_outcomes()]
@@ -177,14 +177,14 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/courses/{course_id}/sessions", status_code=201, response_model=SessionOut)
     async def post_session(
-        course_id: uuid.UUID, body: ScheduleIn, uow: UoW, _staff: Annotated[Staff, Depends(CARE)]
+        course_id: uuid.UUID, body: ScheduleIn, _staff: Annotated[Staff, Depends(CARE)], uow: UoW
     ) -> SessionOut:
         """Schedule the course's next dosing session."""
         return SessionOut.of(await dosing_steps.schedule_session(uow, course_id, scheduled_at=body.scheduled_at))
 
     @router.post("/sessions/{session_id}/pre-dose-check", response_model=SessionOut)
     async def post_pre_dose_check(
-        session_id: uuid.UUID, body: PreDoseIn, uow: UoW, staff: Annotated[Staff, Depends(CHECKING)]
+        session_id: uuid.UUID, body: PreDoseIn, staff: Annotated[Staff, Depends(CHECKING)], uow: UoW
     ) -> SessionOut:
         """Vital signs, weight, escort, medicines, alcohol, fasting and pregnancy before dosing: ready, or deferred
         with every reason (checked again later, or each reason overridden by a doctor)."""
@@ -201,7 +201,7 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/sessions/{session_id}/overrides", response_model=SessionOut)
     async def post_override(
-        session_id: uuid.UUID, body: OverrideIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+        session_id: uuid.UUID, body: OverrideIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
     ) -> SessionOut:
         """The doctor goes ahead despite one deferral reason, with their reason (one reason at a time)."""
         return SessionOut.of(await dosing_steps.override_deferral(uow, session_id, body.rule, doctor_id=staff.id,
@@ -209,7 +209,7 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/sessions/{session_id}/dose-order", response_model=SessionOut)
     async def post_dose_order(
-        session_id: uuid.UUID, body: DoseOrderIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+        session_id: uuid.UUID, body: DoseOrderIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
     ) -> SessionOut:
         """The supervising doctor's dose (mg/kg for IV and IM, whole devices intranasal)."""
         order = DoseOrder(body.route, body.dose_mg_per_kg, body.dose_mg, body.infusion_minutes, body.override_reason)
@@ -218,13 +218,13 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/sessions/{session_id}/dose", response_model=SessionOut)
     async def post_dose(
-        session_id: uuid.UUID, body: DoseGivenIn, uow: UoW, staff: Annotated[Staff, Depends(CHECKING)]
+        session_id: uuid.UUID, body: DoseGivenIn, staff: Annotated[Staff, Depends(CHECKING)], uow: UoW
     ) -> SessionOut:
         """The ordered dose was given, by the caller, at ``given_at``."""
         return SessionOut.of(await dosing_steps.give_dose(uow, session_id, act=act(staff, uow, body.given_at)))
 
     @router.post("/sessions/{session_id}/team", response_model=SessionOut)
-    async def post_team(session_id: uuid.UUID, body: TeamIn, uow: UoW, _staff: Annotated[Staff, Depends(CHECKING)]
+    async def post_team(session_id: uuid.UUID, body: TeamIn, _staff: Annotated[Staff, Depends(CHECKING)], uow: UoW
                         ) -> SessionOut:
         """Who is in the room (again at a handover): needed before the dose is given."""
         team = Team(body.supervising_doctor, body.monitoring_nurse, body.therapist)
@@ -232,20 +232,20 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/sessions/{session_id}/therapy-note", response_model=SessionOut)
     async def post_therapy_note(
-        session_id: uuid.UUID, body: TherapyNoteIn, uow: UoW, _staff: Annotated[Staff, Depends(THERAPIST)]
+        session_id: uuid.UUID, body: TherapyNoteIn, _staff: Annotated[Staff, Depends(THERAPIST)], uow: UoW
     ) -> SessionOut:
         """The therapist's coded note of the session: themes, concerns for the team."""
         note = TherapyNote(tuple(body.themes), tuple(body.concerns))
         return SessionOut.of(await dosing_steps.record_therapy_note(uow, session_id, note))
 
     @router.post("/sessions/{session_id}/dose/witness", response_model=SessionOut)
-    async def post_witness(session_id: uuid.UUID, uow: UoW, staff: Annotated[Staff, Depends(CARE)]) -> SessionOut:
+    async def post_witness(session_id: uuid.UUID, staff: Annotated[Staff, Depends(CARE)], uow: UoW) -> SessionOut:
         """A second member of staff confirms the dose they saw given (a controlled drug)."""
         return SessionOut.of(await dosing_steps.witness_dose(uow, session_id, act=act(staff, uow, None)))
 
     @router.post("/sessions/{session_id}/vitals", status_code=201, response_model=BreachesOut)
     async def post_vitals(
-        session_id: uuid.UUID, body: InSessionVitalsIn, uow: UoW, staff: Annotated[Staff, Depends(CARE)]
+        session_id: uuid.UUID, body: InSessionVitalsIn, staff: Annotated[Staff, Depends(CARE)], uow: UoW
     ) -> BreachesOut:
         """One set of readings; any breach raises an urgent alert at once."""
         vitals = Vitals(body.systolic, body.diastolic, body.heart_rate, body.spo2, body.respiratory_rate, body.moaas,
@@ -255,7 +255,7 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/sessions/{session_id}/discharge", response_model=SessionOut)
     async def post_discharge(
-        session_id: uuid.UUID, body: DischargeIn, uow: UoW, staff: Annotated[Staff, Depends(CARE)]
+        session_id: uuid.UUID, body: DischargeIn, staff: Annotated[Staff, Depends(CARE)], uow: UoW
     ) -> SessionOut:
         """Discharge with the signed checklist; the integration session falls due."""
         request = DischargeRequest(
@@ -267,14 +267,14 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/sessions/{session_id}/cancel", response_model=SessionOut)
     async def post_cancel(
-        session_id: uuid.UUID, body: CancelIn, uow: UoW, staff: Annotated[Staff, Depends(CARE)]
+        session_id: uuid.UUID, body: CancelIn, staff: Annotated[Staff, Depends(CARE)], uow: UoW
     ) -> SessionOut:
         """The session will not go ahead (before any dose)."""
         return SessionOut.of(await dosing_steps.cancel_session(uow, session_id, body.reason, act=act(staff, uow, None)))
 
     @router.post("/sessions/{session_id}/end", response_model=SessionOut)
     async def post_end(
-        session_id: uuid.UUID, body: EndIn, uow: UoW, staff: Annotated[Staff, Depends(CARE)]
+        session_id: uuid.UUID, body: EndIn, staff: Annotated[Staff, Depends(CARE)], uow: UoW
     ) -> SessionOut:
         """The session ended early: abandoned after the dose, or the client transferred to hospital."""
         return SessionOut.of(await dosing_steps.end_early(
@@ -283,21 +283,21 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/sessions/{session_id}/adverse-events", response_model=SessionOut)
     async def post_adverse_events(
-        session_id: uuid.UUID, body: AdverseEventsIn, uow: UoW, _staff: Annotated[Staff, Depends(CARE)]
+        session_id: uuid.UUID, body: AdverseEventsIn, _staff: Annotated[Staff, Depends(CARE)], uow: UoW
     ) -> SessionOut:
         """Adverse events noticed during or after the session; the next dose waits for a doctor's review."""
         return SessionOut.of(await dosing_steps.add_adverse_events(uow, session_id, tuple(body.adverse_event_codes)))
 
     @router.post("/sessions/{session_id}/adverse-events/review", response_model=SessionOut)
     async def post_adverse_event_review(
-        session_id: uuid.UUID, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+        session_id: uuid.UUID, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
     ) -> SessionOut:
         """A doctor reviewed the session's adverse events."""
         return SessionOut.of(await dosing_steps.review_adverse_events(uow, session_id, doctor_id=staff.id))
 
     @router.post("/integrations/{integration_id}/complete", response_model=IntegrationOut)
     async def post_integration_complete(
-        integration_id: uuid.UUID, body: IntegrationOutcomeIn, uow: UoW, staff: Annotated[Staff, Depends(THERAPIST)]
+        integration_id: uuid.UUID, body: IntegrationOutcomeIn, staff: Annotated[Staff, Depends(THERAPIST)], uow: UoW
     ) -> IntegrationOut:
         """The therapist records the integration session: attended or not, themes, concerns, and any risk flag
         (urgent for the doctor; the next dose waits for a risk review)."""
@@ -307,14 +307,14 @@ def build_router(rules: SessionRules) -> APIRouter:
 
     @router.post("/integrations/{integration_id}/risk-review", response_model=IntegrationOut)
     async def post_integration_risk_review(
-        integration_id: uuid.UUID, body: RiskReviewIn, uow: UoW, staff: Annotated[Staff, Depends(DOCTOR)]
+        integration_id: uuid.UUID, body: RiskReviewIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
     ) -> IntegrationOut:
         """A doctor's review of the risk flagged at integration: low or moderate releases the hold."""
         return IntegrationOut.of(await integrations.review_integration_risk(uow, integration_id, body.risk_level,
                                                                             doctor_id=staff.id))
 
     @router.get("/sessions/{session_id}/fhir")
-    async def get_session_fhir(session_id: uuid.UUID, uow: UoW, _staff: Annotated[Staff, Depends(TEAM)]) -> dict:
+    async def get_session_fhir(session_id: uuid.UUID, _staff: Annotated[Staff, Depends(TEAM)], uow: UoW) -> dict:
         """The session as FHIR R4: Encounter, Procedure, MedicationAdministration, vital-sign Observations."""
         session = await uow.sessions.session(session_id=session_id)
         readings = [reading for _, reading, _ in await uow.sessions.vitals(session_id=session_id)]
