@@ -1,11 +1,14 @@
-"""Staff authentication: bearer JWTs with ``sub`` (staff id) and ``roles``, checked per route.
+"""Staff authentication: bearer JWTs with ``sub`` (staff id) and ``roles``, checked per route before anything else.
 
-Verification uses a shared HS256 key or an identity provider's JWKS (from settings). Missing or invalid tokens get
-401, tokens without a required role 403.
+Verification uses a shared HS256 key or an identity provider's JWKS (from settings). Every token must carry ``sub``,
+``exp``, ``iat`` and ``jti`` (an id, so a token can be traced and revoked); ``iss`` and ``aud`` are checked where
+configured, which production must (settings refuse a JWKS without them). Missing or invalid tokens get 401, tokens
+without a required role 403.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +19,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from clinicflow.shared.settings import AuthSettings
 
 ROLES = frozenset({"contact_centre", "clinician", "doctor", "nurse", "therapist", "clinical_lead", "admin"})
+REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti"]
+LOCAL_ISSUER, LOCAL_AUDIENCE = "clinicflow-local", "clinicflow"
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,9 @@ class TokenVerifier:
                 algorithms=algorithms,
                 issuer=self._settings.issuer,
                 audience=self._settings.audience,
-                options={"require": ["sub", "exp"], "verify_aud": self._settings.audience is not None},
+                options={"require": [*REQUIRED_CLAIMS, *(["iss"] if self._settings.issuer else []),
+                                     *(["aud"] if self._settings.audience else [])],
+                         "verify_aud": self._settings.audience is not None},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from None
@@ -60,10 +67,12 @@ class TokenVerifier:
         return Staff(id=str(claims["sub"]), roles=frozenset(roles))
 
 
-def mint_token(secret: str, *, staff_id: str, roles: list[str], ttl: timedelta = timedelta(hours=8)) -> str:
-    """An HS256 staff token, for local runs and tests."""
+def mint_token(secret: str, *, staff_id: str, roles: list[str], ttl: timedelta = timedelta(hours=8),
+               issuer: str = LOCAL_ISSUER, audience: str = LOCAL_AUDIENCE) -> str:
+    """An HS256 staff token, for local runs and tests (production tokens come from the identity provider)."""
     now = datetime.now(UTC)
-    claims = {"sub": staff_id, "roles": roles, "iat": now, "exp": now + ttl}
+    claims = {"sub": staff_id, "roles": roles, "iat": now, "exp": now + ttl, "jti": str(uuid.uuid4()),
+              "iss": issuer, "aud": audience}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
