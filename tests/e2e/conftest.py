@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.e2e.harness import System, system_env
+from tests.e2e.harness import System, own_logins, system_env
 from tests.integration.conftest import staff_channels  # noqa: F401 - re-exported fixture
 from clinicflow.shared.settings import KafkaSettings
 
@@ -15,7 +15,7 @@ def _system(infrastructure, namespace, channels, tmp_path, sessions_planned: int
     env, ports = system_env(infrastructure, namespace, channels, tmp_path, sessions_planned)
     (tmp_path / "logs").mkdir()
     kafka = KafkaSettings(bootstrap_servers=infrastructure.bootstrap_servers, topic_prefix=f"{namespace}.")
-    return System(env=env, logs=tmp_path / "logs", kafka=kafka, ports=ports)
+    return System(env=env, logs=tmp_path / "logs", kafka=kafka, ports=ports, own_env=own_logins(env))
 
 
 @pytest.fixture

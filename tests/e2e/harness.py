@@ -21,6 +21,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
+from clinicflow.localinfra.databases import provision_now
 from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES, Clinic, walk_pathway
 from clinicflow.localinfra.ports import free_port
 from clinicflow.notifications.domain import escalation_chain
@@ -48,13 +49,14 @@ class System:
     kafka: KafkaSettings
     ports: dict[str, int]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    own_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per service: its own database login
 
     def start(self, name: str) -> None:
         """Start one service (its output appended to its log file)."""
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", f"clinicflow.{name}"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            cwd=REPO, start_new_session=True)
+            [sys.executable, "-m", f"clinicflow.{name}"], env={**self.env, **self.own_env.get(name, {})}, stdout=log,
+            stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
 
     def kill(self, name: str) -> None:
         """``kill -9`` one service."""
@@ -99,6 +101,13 @@ class System:
     def log_text(self) -> str:
         """Everything the services logged."""
         return "".join(p.read_text(errors="replace") for p in self.logs.glob("*.log"))
+
+
+def own_logins(env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Per service: its own database role on its schema, migrated beforehand by the owner, as production runs."""
+    schemas = {name: env[f"{name.upper()}_DB_SCHEMA"] for name in SERVICES}
+    logins = provision_now(env["DATABASE_URL"], schemas)
+    return {name: {"DATABASE_URL": dsn, "DATABASE_MIGRATE_ON_START": "false"} for name, dsn in logins.items()}
 
 
 def system_env(infrastructure, namespace: str, channels: StaffChannels, tmp_path: Path,  # noqa: ANN001

@@ -13,9 +13,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from clinicflow.shared.auth import ROLES, mint_token
+from clinicflow.localinfra.tokens import mint_token
+from clinicflow.shared.auth import ROLES
 from tests.conftest import TEST_JWT_SECRET
-from tests.e2e.harness import SERVICES, System, system_env
+from tests.e2e.harness import SERVICES, System, own_logins, system_env
 from tests.integration.conftest import StaffChannels
 from tests.receivers import SmtpSink, WebhookReceiver
 
@@ -36,7 +37,7 @@ def fuzzed_system(infrastructure, tmp_path_factory) -> Iterator[System]:
                               WebhookReceiver(b"sms-secret", url="http://127.0.0.1:9/hook"))
         env, ports = system_env(infrastructure, namespace, hooks, tmp, 2)
         (tmp / "logs").mkdir()
-        system = System(env=env, logs=tmp / "logs", kafka=None, ports=ports)
+        system = System(env=env, logs=tmp / "logs", kafka=None, ports=ports, own_env=own_logins(env))
         for name in SERVICES:
             system.start(name)
         try:

@@ -20,7 +20,7 @@ from clinicflow.notifications.settings import NotificationsSettings
 from clinicflow.sessions.app import create_app as create_sessions
 from clinicflow.sessions.settings import SessionsSettings
 from clinicflow.screening.settings import ScreeningSettings
-from clinicflow.shared.auth import mint_token
+from clinicflow.localinfra.tokens import mint_token
 from tests.conftest import TEST_ACK_LINK_SECRET, TEST_JWT_SECRET
 from tests.receivers import SmtpSink, WebhookReceiver, webhook_receiver
 from tests.support import serving

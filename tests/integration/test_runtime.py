@@ -11,7 +11,8 @@ import pytest
 from fastapi import APIRouter, Depends
 
 from clinicflow.localinfra.ports import free_port
-from clinicflow.shared.auth import Staff, mint_token, require_roles
+from clinicflow.localinfra.tokens import mint_token
+from clinicflow.shared.auth import Staff, require_roles
 from clinicflow.shared.runtime import ServiceDefinition, build_app, transactional
 from clinicflow.shared.settings import ServiceSettings
 from tests.conftest import TEST_JWT_SECRET
@@ -106,3 +107,23 @@ async def test_a_body_over_the_limit_is_refused_with_413_also_when_sent_in_chunk
 async def test_a_change_is_committed_before_the_response_so_a_failed_commit_is_never_reported_as_success(service_url):
     async with httpx.AsyncClient(base_url=service_url) as http:
         assert (await http.post("/commit-fails")).status_code == 500
+
+
+async def test_a_request_that_cannot_get_a_connection_in_time_is_told_to_retry(
+    kafka_settings, database_settings, auth_settings, namespace
+):
+    port = free_port()
+    settings = ServiceSettings(
+        service_name="intake", http_port=port, db_schema=namespace, kafka=kafka_settings, auth=auth_settings,
+        database=database_settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 1,
+                                                      "acquire_timeout_seconds": 0.5}),
+    )
+    app = build_app(ServiceDefinition(settings=settings, migrations=[], routers=[doctor_only_router()]))
+    async with serving(app, port) as url, httpx.AsyncClient(base_url=url) as http:
+        held = await app.state.runtime.pool.acquire()  # every connection is busy
+        try:
+            busy = await http.post("/commit-fails")
+        finally:
+            await app.state.runtime.pool.release(held)
+        assert (busy.status_code, busy.headers["retry-after"]) == (503, "1")
+        assert (await http.post("/commit-fails")).status_code == 500  # with a connection free it runs again

@@ -19,7 +19,8 @@ from clinicflow.screening.app import create_app as create_screening
 from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.sessions.app import create_app as create_sessions
 from clinicflow.sessions.settings import SessionsSettings
-from clinicflow.shared.auth import ROLES, mint_token
+from clinicflow.localinfra.tokens import mint_token
+from clinicflow.shared.auth import ROLES
 from clinicflow.shared.settings import AuthSettings
 
 SECRET = "unit-test-secret-that-is-long-enough-0123"
@@ -35,7 +36,7 @@ class CountingPool:
     def __init__(self) -> None:
         self.asked = 0
 
-    def acquire(self):  # noqa: ANN201
+    async def acquire(self, timeout: float | None = None):  # noqa: ANN201
         self.asked += 1
         raise RuntimeError("no database in this test")
 
@@ -43,6 +44,7 @@ class CountingPool:
 class Runtime:
     def __init__(self) -> None:
         self.pool = CountingPool()
+        self.settings = IntakeSettings(encryption_keys=FieldCipher.new_key_setting("k1"), auth=AUTH)
 
 
 def apps() -> dict[str, FastAPI]:

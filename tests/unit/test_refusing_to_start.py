@@ -61,3 +61,20 @@ def test_every_service_refuses_a_short_or_placeholder_signing_key(key):
     with pytest.raises(ValueError, match="NOTIFICATIONS_ACK_LINK_SECRET"):
         NotificationsSettings(auth=AUTH, ack_link_secret=key)
     assert AuthSettings(jwt_secret="Zq8" * 11).jwt_secret is not None  # 33 random-looking bytes pass
+
+
+@pytest.mark.parametrize(("settings", "refused"), [
+    ({"smtp_host": "mail.clinic.example", "smtp_username": "alerts", "smtp_password": "pw"}, "SMTP credentials"),
+    ({"chat_webhook_url": "http://chat.clinic.example/hook"}, "CHAT_WEBHOOK_URL must be https"),
+    ({"sms_gateway_url": "http://sms.example/send"}, "SMS_GATEWAY_URL must be https"),
+    ({"ack_link_base_url": "http://alerts.clinic.example"}, "ACK_LINK_BASE_URL must be https"),
+])
+def test_notifications_refuses_to_send_credentials_or_alerts_in_clear(settings, refused):
+    with pytest.raises(ValueError, match=refused):
+        NotificationsSettings(auth=AUTH, **settings)
+
+
+def test_notifications_allows_tls_and_plain_http_on_this_host():
+    NotificationsSettings(auth=AUTH, smtp_host="mail.clinic.example", smtp_username="alerts", smtp_starttls=True,
+                          chat_webhook_url="https://chat.clinic.example/hook",
+                          sms_gateway_url="http://127.0.0.1:9000/send", ack_link_base_url="http://localhost:8004")

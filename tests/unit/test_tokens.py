@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from clinicflow.shared.auth import InvalidToken, TokenVerifier, mint_token
+from clinicflow.localinfra.tokens import mint_token
+from clinicflow.shared.auth import InvalidToken, TokenVerifier
 from clinicflow.shared.settings import AuthSettings
 
 SECRET = "unit-test-secret-that-is-long-enough-0123"

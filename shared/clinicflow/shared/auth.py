@@ -8,10 +8,7 @@ without a required role 403.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,7 +17,6 @@ from clinicflow.shared.settings import AuthSettings
 
 ROLES = frozenset({"contact_centre", "clinician", "doctor", "nurse", "therapist", "clinical_lead", "admin"})
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti"]
-LOCAL_ISSUER, LOCAL_AUDIENCE = "clinicflow-local", "clinicflow"
 
 
 @dataclass(frozen=True)
@@ -65,15 +61,6 @@ class TokenVerifier:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise InvalidToken("roles claim must be a list of strings")
         return Staff(id=str(claims["sub"]), roles=frozenset(roles))
-
-
-def mint_token(secret: str, *, staff_id: str, roles: list[str], ttl: timedelta = timedelta(hours=8),
-               issuer: str = LOCAL_ISSUER, audience: str = LOCAL_AUDIENCE) -> str:
-    """An HS256 staff token, for local runs and tests (production tokens come from the identity provider)."""
-    now = datetime.now(UTC)
-    claims = {"sub": staff_id, "roles": roles, "iat": now, "exp": now + ttl, "jti": str(uuid.uuid4()),
-              "iss": issuer, "aud": audience}
-    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 _bearer = HTTPBearer(auto_error=False)

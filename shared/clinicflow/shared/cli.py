@@ -8,7 +8,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from clinicflow.shared.auth import ROLES, mint_token
+from clinicflow.shared.auth import ROLES
 from clinicflow.shared.catalogue import all_topics
 from clinicflow.shared.kafka import ensure_topics, read_dead_letters, replay_dead_letter
 from clinicflow.shared.operations import SERVICE_SCHEMAS, operations_status
@@ -17,6 +17,10 @@ from clinicflow.shared.settings import AuthSettings, DatabaseSettings, KafkaSett
 
 
 def _token(args: argparse.Namespace) -> None:
+    try:
+        from clinicflow.localinfra.tokens import mint_token
+    except ImportError:
+        sys.exit("tokens are minted by the identity provider; `token` comes with the development install (make run)")
     secret = AuthSettings().jwt_secret
     if secret is None:
         sys.exit("AUTH_JWT_SECRET is not set (make run prints it)")

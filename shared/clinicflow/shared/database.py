@@ -1,7 +1,9 @@
-"""PostgreSQL access: a pool bound to one service's schema, and numbered SQL migrations applied at start.
+"""PostgreSQL access: a pool bound to one service's schema, numbered SQL migrations, and least privilege.
 
 Migrations come from two places, applied in order: the platform's own (outbox, inbox) and the service's. An advisory
-lock makes two instances starting at once migrate exactly once.
+lock makes two instances starting at once migrate exactly once. They run as the schema's owner, who then grants the
+service's runtime role what it needs and no more: its schema's tables to read and write (only read and add to a table
+commented 'append-only', only read the migration ledger), no DDL, nothing in any other schema.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, schema: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A connection pool whose connections see ``schema`` first and speak JSON for jsonb."""
+async def create_pool(dsn: str, *, schema: str, min_size: int = 1, max_size: int = 10,
+                      statement_timeout_ms: int = 30_000) -> asyncpg.Pool:
+    """A connection pool whose connections see ``schema`` first, speak JSON for jsonb, and end any statement that
+    runs past the timeout."""
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema, "application_name": f"clinicflow-{schema}"},
+        server_settings={"search_path": schema, "application_name": f"clinicflow-{schema}",
+                         "statement_timeout": str(statement_timeout_ms)},
         init=_init_connection,
     )
 
@@ -80,8 +85,9 @@ _APPLIED = "SELECT source, version FROM schema_migrations"
 _RECORD = "INSERT INTO schema_migrations (source, version, name) VALUES ($1, $2, $3)"
 
 
-async def migrate(dsn: str, *, schema: str, migrations: list[Migration]) -> list[str]:
-    """Create ``schema`` if needed and apply the migrations not yet applied; returns the names applied now."""
+async def migrate(dsn: str, *, schema: str, migrations: list[Migration], runtime_role: str | None = None) -> list[str]:
+    """Create ``schema`` if needed and apply the migrations not yet applied, then grant ``runtime_role`` (when given)
+    its table access; returns the names applied now."""
     conn = await asyncpg.connect(dsn)
     try:
         # Serialise concurrent starts of any instance of this service; the lock ends with the session.
@@ -98,6 +104,44 @@ async def migrate(dsn: str, *, schema: str, migrations: list[Migration]) -> list
                 await conn.execute(migration.sql)
                 await conn.execute(_RECORD, migration.source, migration.version, migration.name)
             done.append(f"{migration.source}/{migration.name}")
+        if runtime_role is not None:
+            await _grant_runtime_access(conn, schema, runtime_role)
         return done
     finally:
         await conn.close()
+
+
+_APPEND_ONLY = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relkind = 'r' AND obj_description(c.oid, 'pg_class') = 'append-only'"""
+
+
+async def _grant_runtime_access(conn: asyncpg.Connection, schema: str, role: str) -> None:
+    async with conn.transaction():
+        await conn.execute(f"""
+            REVOKE ALL ON SCHEMA "{schema}" FROM PUBLIC;
+            GRANT USAGE ON SCHEMA "{schema}" TO "{role}";
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}";
+            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}";
+            REVOKE INSERT, UPDATE, DELETE ON "{schema}".schema_migrations FROM "{role}";""")
+        for row in await conn.fetch(_APPEND_ONLY, schema):
+            await conn.execute(f'REVOKE UPDATE, DELETE ON "{schema}"."{row["relname"]}" FROM "{role}"')
+
+
+class NotMigrated(RuntimeError):
+    """The schema lacks migrations this code needs: run the service's `migrate` command first."""
+
+
+async def check_migrated(dsn: str, *, schema: str, migrations: list[Migration]) -> None:
+    """Refuse (:class:`NotMigrated`) when any migration has not been applied to ``schema``."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    try:
+        try:
+            applied = {(r["source"], r["version"]) for r in await conn.fetch(_APPLIED)}
+        except asyncpg.UndefinedTableError:
+            applied = set()
+    finally:
+        await conn.close()
+    missing = [f"{m.source}/{m.name}" for m in migrations if (m.source, m.version) not in applied]
+    if missing:
+        raise NotMigrated(f"schema {schema!r} lacks {', '.join(missing)}: run the service's `migrate` command first")

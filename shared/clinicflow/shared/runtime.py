@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -26,7 +26,7 @@ from clinicflow.shared.auth import TokenVerifier
 from clinicflow.shared.catalogue import CATALOGUE, produced_by
 from clinicflow.shared.consumer import EventConsumer, Handler
 from clinicflow.shared.errors import DomainError, InvalidField, InvalidFields
-from clinicflow.shared.database import Migration, create_pool, migrate, platform_migrations
+from clinicflow.shared.database import Migration, check_migrated, create_pool, migrate, platform_migrations
 from clinicflow.shared.kafka import KafkaPublisher, create_broker, ensure_topics
 from clinicflow.shared.logs import configure_logging
 from clinicflow.shared.metrics import Metrics
@@ -83,7 +83,12 @@ def transactional(build: Callable[[asyncpg.Connection, EventWriter], T], *, sour
 
     async def unit_of_work(request: Request) -> AsyncIterator[T]:
         runtime = runtime_of(request)
-        async with runtime.pool.acquire() as conn:
+        try:
+            conn = await runtime.pool.acquire(timeout=runtime.settings.database.acquire_timeout_seconds)
+        except TimeoutError:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the service is busy: try again shortly",
+                                headers={"Retry-After": "1"}) from None
+        try:
             tx = conn.transaction()
             await tx.start()
             try:
@@ -95,6 +100,8 @@ def transactional(build: Callable[[asyncpg.Connection, EventWriter], T], *, sour
                 await tx.rollback()
                 raise
             await tx.commit()
+        finally:
+            await runtime.pool.release(conn)
 
     return Depends(unit_of_work, scope="function")
 
@@ -108,12 +115,17 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         dsn = settings.database.url.get_secret_value()
-        await migrate(dsn, schema=settings.db_schema, migrations=[*platform_migrations(), *definition.migrations])
+        migrations = [*platform_migrations(), *definition.migrations]
+        if settings.database.migrate_on_start:
+            await migrate_schema(settings, migrations)
+        else:
+            await check_migrated(dsn, schema=settings.db_schema, migrations=migrations)
         pool = await create_pool(
             dsn,
             schema=settings.db_schema,
             min_size=settings.database.pool_min_size,
             max_size=settings.database.pool_max_size,
+            statement_timeout_ms=settings.database.statement_timeout_ms,
         )
         broker = create_broker(settings.kafka, client_id=f"clinicflow-{settings.service_name}")
         # One producer per purpose, so replacing one after a failure (see KafkaPublisher) never disturbs the other.
@@ -256,6 +268,14 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
+async def migrate_schema(settings: ServiceSettings, migrations: list[Migration]) -> list[str]:
+    """Migrate the service's schema as its owner (the migrator login, or the service's own locally), granting the
+    runtime role its access when one is named."""
+    database = settings.database
+    dsn = (database.migrator_url or database.url).get_secret_value()
+    return await migrate(dsn, schema=settings.db_schema, migrations=migrations, runtime_role=database.runtime_role)
+
+
 def service_main(
     argv: list[str] | None,
     *,
@@ -272,9 +292,7 @@ def service_main(
     parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
     if parser.parse_args(argv).command == "migrate":
         configure_logging(settings.log_level)
-        dsn = settings.database.url.get_secret_value()
-        applied = asyncio.run(migrate(dsn, schema=settings.db_schema, migrations=[*platform_migrations(),
-                                                                                  *migrations()]))
+        applied = asyncio.run(migrate_schema(settings, [*platform_migrations(), *migrations()]))
         structlog.get_logger(__name__).info("schema migrated", schema=settings.db_schema, applied=applied)
         return
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None,

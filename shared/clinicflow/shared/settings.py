@@ -34,13 +34,27 @@ class KafkaSettings(BaseSettings):
 
 
 class DatabaseSettings(BaseSettings):
-    """How to reach PostgreSQL; each service works in its own schema of it."""
+    """How to reach PostgreSQL; each service works in its own schema of it.
+
+    In production a service logs in as its own runtime role (``url``), which may read and write its schema's tables
+    and nothing else; migrations run beforehand as the schema's owner (``<service> migrate`` with ``migrator_url``,
+    granting ``runtime_role``), and the service only checks at start that they have run (``migrate_on_start``
+    false). Locally one login may do both.
+    """
 
     model_config = SettingsConfigDict(env_prefix="DATABASE_")
 
     url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")
     pool_min_size: int = 1
     pool_max_size: int = 10
+    acquire_timeout_seconds: float = Field(5.0, gt=0, description="A request that waits longer for a connection "
+                                                                  "gets 503 and Retry-After, not a hung socket.")
+    statement_timeout_ms: int = Field(30_000, ge=100, description="No statement holds a connection longer.")
+    migrate_on_start: bool = Field(True, description="Apply migrations at start (a local convenience); when false, "
+                                                     "refuse to start on a schema not fully migrated.")
+    migrator_url: SecretStr | None = Field(None, description="The schema owner's login, for `migrate` only.")
+    runtime_role: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+                                     description="The role `migrate` grants the service's table access to.")
 
 
 MINIMUM_KEY_BYTES = 32  # HS256 needs a key at least as long as its hash (RFC 7518 §3.2)

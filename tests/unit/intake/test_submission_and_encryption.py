@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import pytest
@@ -70,3 +71,20 @@ def test_after_rotation_old_values_still_decrypt_and_new_ones_use_the_new_key():
     assert rotated.decrypt(sealed_before, record=record, field="first_name") == "Ada"
     assert rotated.active_key_id == "k2"
     assert rotated.encrypt("Ada", record=record, field="first_name")[1:3] == b"k2"
+
+
+def test_a_submission_fingerprint_is_keyed_so_nobody_with_the_database_can_test_a_guess():
+    form = b'{"first_name":"Ada","last_name":"Lovelace","date_of_birth":"1990-01-01"}'
+    setting = FieldCipher.new_key_setting("k1")
+    old = FieldCipher.from_setting(setting)
+    fingerprint = old.fingerprint(form)
+    assert fingerprint.startswith("k1:") and hashlib.sha256(form).hexdigest() not in fingerprint
+    assert old.same_fingerprint(form, fingerprint)
+    assert not old.same_fingerprint(form.replace(b"Ada", b"Eve"), fingerprint)
+    other_clinic = FieldCipher.from_setting(FieldCipher.new_key_setting("k1"))
+    assert other_clinic.fingerprint(form) != fingerprint  # a different key: a guess cannot be checked without it
+    assert not other_clinic.same_fingerprint(form, fingerprint)
+    rotated = FieldCipher.from_setting(f"{FieldCipher.new_key_setting('k2')},{setting}")
+    assert rotated.same_fingerprint(form, fingerprint)  # an earlier key still recognises its fingerprints
+    assert rotated.fingerprint(form).startswith("k2:")
+    assert not rotated.same_fingerprint(form, "k9:" + "0" * 64)

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from clinicflow.localinfra import local_infrastructure
+from clinicflow.localinfra.databases import provision_now
 from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES
 from clinicflow.localinfra.ports import free_port, port_is_free
 
@@ -82,8 +83,11 @@ def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
            "NOTIFICATIONS_ACK_LINK_SECRET": env.get("NOTIFICATIONS_ACK_LINK_SECRET") or secrets.token_urlsafe(32)}
     print(f"local SMTP sink on 127.0.0.1:{smtp_port} (staff email lands in {mail}); "
           f"chat and SMS webhooks go to {sink}", flush=True)
+    # Each service logs in as its own role, on a schema migrated beforehand by the owner (least privilege).
+    logins = provision_now(env["DATABASE_URL"], {name: env.get(f"{name.upper()}_DB_SCHEMA", name) for name in SERVICES})
     for name in SERVICES:
-        processes[name] = _start(name, [sys.executable, "-m", f"clinicflow.{name}"], env)
+        own = {"DATABASE_URL": logins[name], "DATABASE_MIGRATE_ON_START": "false"}
+        processes[name] = _start(name, [sys.executable, "-m", f"clinicflow.{name}"], {**env, **own})
     return processes
 
 

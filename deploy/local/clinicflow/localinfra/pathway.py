@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from clinicflow.shared.auth import mint_token
+from clinicflow.localinfra.tokens import mint_token
 
 PORTS = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004}
 DEMO_SESSIONS_RULES = Path(__file__).with_name("demo-sessions-rules.json")

@@ -62,13 +62,14 @@ class EnquiryRepository:
         self._cipher = cipher
 
     async def add(
-        self, enquiry: Enquiry, details: PersonalDetails, *, submission_key: str | None, fingerprint: str
+        self, enquiry: Enquiry, details: PersonalDetails, *, submission_key: str | None, submitted: bytes
     ) -> bool:
-        """Store a new enquiry and its encrypted details; False when the submission key was already used."""
+        """Store a new enquiry, its encrypted details and a keyed fingerprint of what was submitted; False when the
+        submission key was already used."""
         created = await self._conn.fetchval(
             _INSERT_ENQUIRY, enquiry.id, enquiry.status.value, enquiry.channel, list(enquiry.concerns),
             enquiry.age_band, enquiry.preferred_contact_window, enquiry.consent_version, enquiry.received_at,
-            submission_key, fingerprint,
+            submission_key, self._cipher.fingerprint(submitted),
         )
         if created is None:
             return False
@@ -77,10 +78,14 @@ class EnquiryRepository:
         await self._conn.execute(_INSERT_DETAILS, enquiry.id, *encrypted, self._cipher.active_key_id)
         return True
 
-    async def find_by_submission_key(self, *, submission_key: str) -> tuple[uuid.UUID, str | None] | None:
-        """The enquiry a submission key made, with the fingerprint of what was submitted."""
+    async def find_by_submission_key(self, *, submission_key: str, submitted: bytes) -> tuple[uuid.UUID, bool] | None:
+        """The enquiry a submission key made, and whether ``submitted`` is what was submitted then (True once its
+        fingerprint is forgotten)."""
         row = await self._conn.fetchrow(_BY_SUBMISSION_KEY, submission_key)
-        return (row["id"], row["submission_fingerprint"]) if row else None
+        if row is None:
+            return None
+        stored = row["submission_fingerprint"]
+        return row["id"], stored is None or self._cipher.same_fingerprint(submitted, stored)
 
     async def get(self, *, enquiry_id: uuid.UUID, for_update: bool = False) -> Enquiry:
         """One enquiry (locked for this transaction when it is about to change); NotFound otherwise."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,11 +45,11 @@ async def submit_enquiry(uow: UnitOfWork, form: EnquirySubmission, *, submission
     """Accept a validated form: one enquiry and one `enquiry.received` per submission key."""
     age = check_adult(form.date_of_birth, uow.events.now.date())
     check_contactable(form.email, form.phone)
-    fingerprint = hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+    submitted = form.model_dump_json().encode()
     if submission_key is not None:
-        earlier = await uow.enquiries.find_by_submission_key(submission_key=submission_key)
+        earlier = await uow.enquiries.find_by_submission_key(submission_key=submission_key, submitted=submitted)
         if earlier is not None:
-            return _repeat(earlier, fingerprint)
+            return _repeat(earlier)
     enquiry = Enquiry(
         id=uuid.uuid4(), status=EnquiryStatus.NEW, channel=form.channel, concerns=tuple(form.concerns),
         age_band=age_band(age), preferred_contact_window=form.preferred_contact_window,
@@ -60,10 +59,9 @@ async def submit_enquiry(uow: UnitOfWork, form: EnquirySubmission, *, submission
         first_name=form.first_name, last_name=form.last_name, email=form.email, phone=form.phone,
         date_of_birth=form.date_of_birth, story=form.story,
     )
-    if not await uow.enquiries.add(enquiry, details, submission_key=submission_key, fingerprint=fingerprint):
+    if not await uow.enquiries.add(enquiry, details, submission_key=submission_key, submitted=submitted):
         # Another request with the same key committed between our look-up and our insert.
-        earlier = await uow.enquiries.find_by_submission_key(submission_key=submission_key)
-        return _repeat(earlier, fingerprint)
+        return _repeat(await uow.enquiries.find_by_submission_key(submission_key=submission_key, submitted=submitted))
     await uow.events.emit(enquiry.id, catalogue.EnquiryReceived(
         channel=enquiry.channel, concerns=list(enquiry.concerns), age_band=enquiry.age_band,
         preferred_contact_window=enquiry.preferred_contact_window, consent_version=enquiry.consent_version,
@@ -72,9 +70,9 @@ async def submit_enquiry(uow: UnitOfWork, form: EnquirySubmission, *, submission
     return Submitted(enquiry.id, created=True)
 
 
-def _repeat(earlier: tuple[uuid.UUID, str | None], fingerprint: str) -> Submitted:
-    enquiry_id, earlier_fingerprint = earlier
-    if earlier_fingerprint not in (None, fingerprint):
+def _repeat(earlier: tuple[uuid.UUID, bool]) -> Submitted:
+    enquiry_id, same = earlier
+    if not same:
         raise IllegalMove("this idempotency key was already used for a different submission")
     return Submitted(enquiry_id, created=False)
 

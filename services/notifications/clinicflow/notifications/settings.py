@@ -1,6 +1,8 @@
 """Settings of the notifications service (environment prefix ``NOTIFICATIONS_``)."""
 
-from pydantic import Field, SecretStr, field_validator
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from clinicflow.shared.settings import ServiceSettings, strong_key
@@ -41,3 +43,17 @@ class NotificationsSettings(ServiceSettings):
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         return strong_key(value, what="NOTIFICATIONS_ACK_LINK_SECRET")
+
+    @model_validator(mode="after")
+    def _nothing_in_clear(self) -> "NotificationsSettings":
+        # What leaves for a channel may be an urgent alert's link, and credentials: never in clear beyond this host.
+        if self.smtp_username and not (self.smtp_starttls or self.smtp_implicit_tls):
+            raise ValueError("SMTP credentials need NOTIFICATIONS_SMTP_STARTTLS or NOTIFICATIONS_SMTP_IMPLICIT_TLS")
+        for name in ("chat_webhook_url", "sms_gateway_url", "ack_link_base_url"):
+            url = getattr(self, name)
+            if url and urlsplit(url).scheme != "https" and urlsplit(url).hostname not in LOOPBACK:
+                raise ValueError(f"NOTIFICATIONS_{name.upper()} must be https (plain http only on this host)")
+        return self
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
