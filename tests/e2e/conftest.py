@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from clinicflow.shared.settings import KafkaSettings
 from tests.e2e.harness import System, own_logins, system_env
 from tests.integration.conftest import staff_channels  # noqa: F401 - re-exported fixture
-from clinicflow.shared.settings import KafkaSettings
 
 
 def _system(infrastructure, namespace, channels, tmp_path, sessions_planned: int) -> System:  # noqa: ANN001

@@ -24,8 +24,8 @@ from pydantic import ValidationError
 from clinicflow.localinfra.databases import provision_now
 from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES, Clinic, walk_pathway
 from clinicflow.localinfra.ports import free_port
-from clinicflow.notifications.domain import escalation_chain
 from clinicflow.notifications.configfiles import load_directory, load_routing
+from clinicflow.notifications.domain import escalation_chain
 from clinicflow.notifications.routing import plan
 from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.envelope import Envelope

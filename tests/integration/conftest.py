@@ -14,13 +14,13 @@ from clinicflow.intake.app import create_app as create_intake
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.settings import IntakeSettings
 from clinicflow.localinfra.ports import free_port
-from clinicflow.screening.app import create_app as create_screening
+from clinicflow.localinfra.tokens import mint_token
 from clinicflow.notifications.app import create_app as create_notifications
 from clinicflow.notifications.settings import NotificationsSettings
+from clinicflow.screening.app import create_app as create_screening
+from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.sessions.app import create_app as create_sessions
 from clinicflow.sessions.settings import SessionsSettings
-from clinicflow.screening.settings import ScreeningSettings
-from clinicflow.localinfra.tokens import mint_token
 from tests.conftest import TEST_ACK_LINK_SECRET, TEST_JWT_SECRET
 from tests.receivers import SmtpSink, WebhookReceiver, webhook_receiver
 from tests.support import serving

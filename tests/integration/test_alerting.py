@@ -27,7 +27,7 @@ from clinicflow.shared.catalogue import (
     VitalsSummary,
 )
 from tests.integration.conftest import bearer, notifications_instance
-from tests.support import eventually, events_on, publish_event
+from tests.support import events_on, eventually, publish_event
 
 pytestmark = pytest.mark.integration
 

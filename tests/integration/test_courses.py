@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from clinicflow.shared.catalogue import MeasureRecorded
+from tests.integration.conftest import bearer
 from tests.integration.sessions_kit import (
     ATTENDED,
     DOCTOR,
@@ -25,8 +26,7 @@ from tests.integration.sessions_kit import (
     schedule,
     start_course,
 )
-from tests.integration.conftest import bearer
-from tests.support import eventually, events_on, publish_event
+from tests.support import events_on, eventually, publish_event
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,6 @@ import pytest
 
 from clinicflow.shared.catalogue import EnquiryClosed, EnquiryErased, RiskFlagged, RiskReviewed
 from tests.integration.sessions_kit import (
-    CALM,
     CHECKLIST,
     CLINICIAN,
     DOCTOR,
@@ -28,7 +27,7 @@ from tests.integration.sessions_kit import (
     schedule,
     start_course,
 )
-from tests.support import eventually, events_on, publish_event
+from tests.support import events_on, eventually, publish_event
 
 pytestmark = pytest.mark.integration
 

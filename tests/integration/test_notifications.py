@@ -20,7 +20,7 @@ from clinicflow.shared.catalogue import (
 )
 from clinicflow.shared.envelope import new_envelope
 from tests.integration.conftest import bearer, notifications_instance
-from tests.support import eventually, events_on, publish_event, write_topic
+from tests.support import events_on, eventually, publish_event, write_topic
 
 pytestmark = pytest.mark.integration
 

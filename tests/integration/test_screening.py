@@ -12,7 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from clinicflow.shared.catalogue import EnquiryClosed, EnquiryReceived, IntakeAssessmentBooked
 from tests.integration.conftest import bearer
-from tests.support import eventually, events_on, publish_event, read_topic
+from tests.support import events_on, eventually, publish_event, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -31,7 +31,7 @@ from tests.integration.sessions_kit import (
     screening_completed,
     start_course,
 )
-from tests.support import eventually, events_on, publish_event
+from tests.support import events_on, eventually, publish_event
 
 pytestmark = pytest.mark.integration
 

@@ -13,13 +13,13 @@ from fastapi import FastAPI
 from clinicflow.intake.app import create_app as create_intake
 from clinicflow.intake.encryption import FieldCipher
 from clinicflow.intake.settings import IntakeSettings
+from clinicflow.localinfra.tokens import mint_token
 from clinicflow.notifications.app import create_app as create_notifications
 from clinicflow.notifications.settings import NotificationsSettings
 from clinicflow.screening.app import create_app as create_screening
 from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.sessions.app import create_app as create_sessions
 from clinicflow.sessions.settings import SessionsSettings
-from clinicflow.localinfra.tokens import mint_token
 from clinicflow.shared.auth import ROLES
 from clinicflow.shared.settings import AuthSettings
 

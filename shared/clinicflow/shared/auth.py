@@ -9,6 +9,7 @@ without a required role 403.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer

@@ -13,6 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
 import asyncpg
 import structlog
 

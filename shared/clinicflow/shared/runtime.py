@@ -25,8 +25,8 @@ from clinicflow.shared.asyncapi import asyncapi_document
 from clinicflow.shared.auth import TokenVerifier
 from clinicflow.shared.catalogue import CATALOGUE, produced_by
 from clinicflow.shared.consumer import EventConsumer, Handler
-from clinicflow.shared.errors import DomainError, InvalidField, InvalidFields
 from clinicflow.shared.database import Migration, check_migrated, create_pool, migrate, platform_migrations
+from clinicflow.shared.errors import DomainError, InvalidField, InvalidFields
 from clinicflow.shared.kafka import KafkaPublisher, create_broker, ensure_topics
 from clinicflow.shared.logs import configure_logging
 from clinicflow.shared.metrics import Metrics

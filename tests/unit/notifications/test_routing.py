@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clinicflow.notifications.channels import sign, verify
 from clinicflow.notifications.acklinks import AckLinks, InvalidAckLink
-from clinicflow.notifications.domain import RetryPolicy, Shift, escalation_chain, next_escalation
+from clinicflow.notifications.channels import sign, verify
 from clinicflow.notifications.configfiles import load_directory, load_routing
+from clinicflow.notifications.domain import RetryPolicy, Shift, escalation_chain, next_escalation
 from clinicflow.notifications.routing import plan
 from clinicflow.notifications.templates import TEMPLATES, render
 

@@ -6,8 +6,8 @@ Used by ``make run`` (``python -m clinicflow.localinfra``) and by the test suite
 from __future__ import annotations
 
 import atexit
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from clinicflow.localinfra.kafka import LocalKafka

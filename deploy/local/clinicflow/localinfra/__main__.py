@@ -8,8 +8,8 @@ prefixed, prints where everything is, and stops it all (services, broker, databa
 from __future__ import annotations
 
 import argparse
-import base64
 import asyncio
+import base64
 import os
 import secrets
 import signal

@@ -21,7 +21,6 @@ from clinicflow.shared.kafka import client_options
 from clinicflow.shared.settings import AuthSettings, KafkaSettings
 
 
-
 @dataclass
 class Timeline:
     """The pathway's events as they arrive, printed and kept."""

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
 from pydantic import ValidationError
 
-from clinicflow.shared.errors import InvalidField
-from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.intake.encryption import FieldCipher
+from clinicflow.intake.repository import EnquiryRepository
 from clinicflow.intake.service import SOURCE, UnitOfWork, submit_enquiry
 from clinicflow.intake.submission import EnquirySubmission
 from clinicflow.shared.consumer import Delivery, Handler, Rejected, describe_validation_error
+from clinicflow.shared.errors import InvalidField
 from clinicflow.shared.runtime import Clock
 
 

@@ -11,8 +11,8 @@ from datetime import date, datetime
 import asyncpg
 
 from clinicflow.intake.domain import Enquiry, EnquiryStatus, PersonalDetails
-from clinicflow.shared.errors import NotFound
 from clinicflow.intake.encryption import FieldCipher
+from clinicflow.shared.errors import NotFound
 
 _ENCRYPTED_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth", "story")
 

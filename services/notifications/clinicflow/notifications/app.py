@@ -6,13 +6,13 @@ from importlib import resources
 from fastapi import FastAPI
 
 from clinicflow.notifications import service
+from clinicflow.notifications.acklinks import AckLinks
 from clinicflow.notifications.api import build_router
 from clinicflow.notifications.channels import Channel, SignedWebhook, SmtpEmail
-from clinicflow.notifications.acklinks import AckLinks
+from clinicflow.notifications.configfiles import check_together, load_directory, load_routing
 from clinicflow.notifications.dispatcher import background_workers
 from clinicflow.notifications.domain import RetryPolicy
 from clinicflow.notifications.handlers import build_handlers
-from clinicflow.notifications.configfiles import check_together, load_directory, load_routing
 from clinicflow.notifications.settings import NotificationsSettings
 from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now

@@ -149,7 +149,7 @@ def _band_violations(instrument: str, bands: list[tuple[int, int, str]] | None, 
         return
     if bands[0][0] != 0 or bands[-1][1] != maximum:
         yield field, f"must cover every total from 0 to {maximum}"
-    for (_, previous_high, _), (next_low, next_high, name) in zip(bands, bands[1:], strict=False):
+    for (_, previous_high, _), (next_low, _, name) in zip(bands, bands[1:], strict=False):
         if next_low != previous_high + 1:
             yield field, f"band {name!r} must start right after the one before it (no gap, no overlap)"
     for band_low, band_high, name in bands:

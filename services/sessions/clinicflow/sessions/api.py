@@ -324,7 +324,9 @@ def build_router(rules: SessionRules) -> APIRouter:
 
 
 def _cohort_row(r) -> CohortRow:  # noqa: ANN001 - an asyncpg record
-    rate = (lambda n: round(n / r["assessable"], 3) if r["assessable"] else None)
+    def rate(count: int) -> float | None:
+        return round(count / r["assessable"], 3) if r["assessable"] else None
+
     return CohortRow(instrument=r["instrument"], rule_set_version=r["rule_set_version"], ended_as=r["ended_as"],
                      courses=r["courses"], assessable=r["assessable"], responders=r["responders"],
                      remitters=r["remitters"], response_rate=rate(r["responders"]),

@@ -4,7 +4,6 @@ changes, stops or reviews, outcomes on every instrument as measures arrive, and 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime
 
 from clinicflow.sessions.acts import Act
