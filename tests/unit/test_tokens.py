@@ -48,3 +48,44 @@ def test_an_identity_provider_without_issuer_and_audience_refuses_to_start():
         AuthSettings(jwks_url="https://idp.clinic.example/jwks")
     assert AuthSettings(jwks_url="https://idp.clinic.example/jwks", issuer="https://idp.clinic.example",
                         audience="clinicflow").jwks_url
+
+
+def test_tokens_with_made_up_key_ids_cannot_hammer_the_identity_provider():
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "k1", "use": "sig", "alg": "RS256"}
+    fetches = []
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            fetches.append(self.path)
+            body = json.dumps({"keys": [jwk]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        verifier = TokenVerifier(AuthSettings(jwks_url=f"http://127.0.0.1:{server.server_port}/jwks",
+                                              issuer="https://idp.clinic.example", audience="clinicflow"))
+        good = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "k1"})
+        assert verifier.verify(good).id == "dr-1"
+        for n in range(20):
+            forged = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": f"made-up-{n}"})
+            with pytest.raises(InvalidToken):
+                verifier.verify(forged)
+        assert len(fetches) <= 2  # the first fetch, and at most one refresh within the cooldown
+        assert verifier.verify(good).id == "dr-1"
+    finally:
+        server.shutdown()

@@ -37,7 +37,10 @@ class TokenVerifier:
 
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        # One fetch at a time (the client's lock), the key set cached 5 minutes, and a token with an unknown key id
+        # refetches at most once a minute: a flood of made-up key ids cannot hammer the identity provider.
+        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_jwk_set=True, lifespan=300, cooldown_duration=60,
+                                     timeout=5) if settings.jwks_url else None
 
     def verify(self, token: str) -> Staff:
         """The staff member a valid token names; raises :class:`InvalidToken` otherwise."""
