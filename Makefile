@@ -1,19 +1,31 @@
 # The two commands: `make run` runs the whole system locally, `make test` runs the whole test suite.
-# Both install what they need first (a virtualenv in .venv, Debian's PostgreSQL, Kafka's jars from Maven Central).
+# Both install what they need first (a virtualenv in .venv, Debian's PostgreSQL, Kafka's jars from Maven Central;
+# for the tests also Debian's Chromium, which the browser tests drive through Playwright).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared deploy/local services/intake services/screening services/sessions services/notifications
+PACKAGES := shared deploy/local services/intake services/screening services/sessions services/notifications \
+            services/portal
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+AXE := .tools/node_modules/axe-core/axe.min.js
+
+.PHONY: run test install browser clean
 
 run: install
 	$(BIN)/python -m clinicflow.localinfra run
 
-test: install
+test: install browser $(AXE)
 	$(BIN)/python -m pytest
+
+# Playwright's own browser download cannot be reached here: the tests use Debian's Chromium.
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# axe-core, injected into each page by the browser tests to check accessibility.
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix .tools axe-core@4.14.1
 
 install: $(STAMP)
 
@@ -24,4 +36,4 @@ $(STAMP): requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .tools

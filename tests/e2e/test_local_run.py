@@ -1,5 +1,5 @@
-"""`make run`'s runner brings up Kafka, PostgreSQL and the four services as separate processes, serves /readyz on
-each, and on Ctrl-C leaves no process behind."""
+"""`make run`'s runner brings up Kafka, PostgreSQL, the four services and the staff portal as separate processes,
+serves /readyz on each, and on Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def test_the_runner_serves_every_service_the_demo_walks_a_whole_pathway_and_ctrl
     ports = {name: free_port() for name in SERVICES}
     env = {**os.environ, marker.split("=")[0]: marker.split("=")[1]}
     env |= {f"{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}
+    env["PORTAL_HTTP_PORT"] = str(portal := free_port())
     for inherited in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"):
         env.pop(inherited, None)
     runner = subprocess.Popen(
@@ -61,7 +62,9 @@ def test_the_runner_serves_every_service_the_demo_walks_a_whole_pathway_and_ctrl
             ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
             assert ready.status_code == 200, name
             assert ready.json()["checks"] == {"database": True, "kafka": True}
-        assert len(processes_marked(marker)) >= 7  # four services, the SMTP sink, the broker, the database
+        assert len(processes_marked(marker)) >= 8  # four services, the portal, the SMTP sink, the broker, the database
+        sign_in = httpx.get(f"http://127.0.0.1:{portal}/sign-in", timeout=5)
+        assert sign_in.status_code == 200 and "Development sign-in" in sign_in.text
         demo = subprocess.run(
             ["bash", "-c", f"source {tmp_path}/.run/local.env && {sys.executable} -m clinicflow.shared.cli demo"],
             env={**env, "PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=300,

@@ -26,6 +26,7 @@ from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES
 from clinicflow.localinfra.ports import free_port, port_is_free
 
 SERVICES = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004}
+PORTAL_PORT = 8000
 RUN_DIR = Path(".run")
 
 
@@ -88,17 +89,28 @@ def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
     for name in SERVICES:
         own = {"DATABASE_URL": logins[name], "DATABASE_MIGRATE_ON_START": "false"}
         processes[name] = _start(name, [sys.executable, "-m", f"clinicflow.{name}"], {**env, **own})
+    processes["portal"] = _start("portal", [sys.executable, "-m", "clinicflow.portal"], {**env, **portal_env(env)})
     return processes
 
 
-def _wait_ready(ports: dict[str, int], processes: dict[str, subprocess.Popen], timeout: float = 120) -> None:
+def portal_env(env: dict[str, str]) -> dict[str, str]:
+    """The portal on this machine: the services' local addresses, the development sign-in, cookies over http."""
+    ports = {n: env.get(f"{n.upper()}_HTTP_PORT", str(default)) for n, default in SERVICES.items()}
+    return {**{f"PORTAL_{n.upper()}_URL": f"http://127.0.0.1:{port}" for n, port in ports.items()},
+            "PORTAL_HTTP_PORT": env.get("PORTAL_HTTP_PORT", str(PORTAL_PORT)), "PORTAL_DEV_SIGN_IN": "true",
+            "PORTAL_COOKIE_SECURE": "false",
+            "PORTAL_SESSION_SECRET": env.get("PORTAL_SESSION_SECRET") or secrets.token_urlsafe(32)}
+
+
+def _wait_ready(ports: dict[str, int], processes: dict[str, subprocess.Popen], timeout: float = 120,
+                path: str = "/readyz") -> None:
     deadline = time.monotonic() + timeout
     waiting = dict(ports)
     while waiting:
         for name, port in list(waiting.items()):
             if processes[name].poll() is not None:
                 raise RuntimeError(f"{name} exited with code {processes[name].returncode} while starting")
-            if _ready(f"http://127.0.0.1:{port}/readyz"):
+            if _ready(f"http://127.0.0.1:{port}{path}"):
                 del waiting[name]
         if time.monotonic() > deadline:
             raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(waiting)}")
@@ -144,6 +156,8 @@ def run(with_services: bool) -> None:
                     ports = {n: int(env.get(f"{n.upper()}_HTTP_PORT", default)) for n, default in SERVICES.items()}
                     processes = _start_services(env)
                     _wait_ready(ports, processes)
+                    ports["portal"] = int(env.get("PORTAL_HTTP_PORT", PORTAL_PORT))
+                    _wait_ready({"portal": ports["portal"]}, processes, path="/healthz")
                     _print_where(ports)
                 print("all services ready" if with_services else "infrastructure ready",
                       "- Ctrl-C stops everything", flush=True)
@@ -174,7 +188,10 @@ def _write_env_file(env: dict[str, str]) -> None:
 def _print_where(ports: dict[str, int]) -> None:
     for name, port in ports.items():
         base = f"http://127.0.0.1:{port}"
-        print(f"{name:<14} {base}  docs {base}/docs  events {base}/asyncapi.json", flush=True)
+        if name == "portal":
+            print(f"{'staff portal':<14} {base}  (development sign-in: pick a synthetic member of staff)", flush=True)
+        else:
+            print(f"{name:<14} {base}  docs {base}/docs  events {base}/asyncapi.json", flush=True)
 
 
 def main() -> None:

@@ -1,0 +1,193 @@
+"""Wiring and routes of the portal: sign-in, my work (inbox and urgent alerts, acknowledged in one click, new ones
+appearing without a reload), and the pathway page that notifications link to (the course, its sessions and each
+measure's trajectory). Every page is built from the services' APIs as the signed-in person."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from clinicflow.portal.charts import NAMES, trajectory_svg
+from clinicflow.portal.cookies import Cookies, StaffSession, new_csrf
+from clinicflow.portal.services import Refused, ServiceDown, Services
+from clinicflow.portal.settings import PortalSettings
+from clinicflow.shared.settings import AuthSettings
+
+PACKAGE = resources.files("clinicflow.portal")
+
+
+class SignInRequired(Exception):
+    """No valid session: go to the sign-in page."""
+
+
+def create_app(settings: PortalSettings) -> FastAPI:
+    """The portal's ASGI app."""
+    cookies = Cookies(settings.session_secret.get_secret_value(), idle_seconds=settings.idle_timeout_minutes * 60,
+                      secure=settings.cookie_secure)
+    services = Services({"intake": settings.intake_url, "screening": settings.screening_url,
+                         "sessions": settings.sessions_url, "notifications": settings.notifications_url})
+    sign_in = _dev_sign_in(settings) if settings.dev_sign_in else None
+    templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.close()
+
+    app = FastAPI(title="clinicflow portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
+
+    def page(request: Request, name: str, staff: StaffSession | None, status_code: int = 200, *, renew: bool = True,
+             **context: Any) -> HTMLResponse:
+        response = templates.TemplateResponse(request, name, {"staff": staff, "poll": settings.alert_poll_seconds,
+                                                              **context}, status_code=status_code)
+        if staff is not None and renew:
+            cookies.keep(response, staff)  # the idle timeout runs from the last use
+        response.headers["Cache-Control"] = "no-store"  # clinical pages are never cached
+        return response
+
+    def signed_in(request: Request) -> StaffSession:
+        staff = cookies.session(request)
+        if staff is None:
+            raise SignInRequired
+        return staff
+
+    def check_csrf(staff: StaffSession, submitted: str) -> None:
+        if not submitted or submitted != staff.csrf:
+            raise Refused(403, "this form has expired: reload the page and try again")
+
+    @app.exception_handler(SignInRequired)
+    async def to_sign_in(request: Request, _exc: SignInRequired) -> Response:
+        return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(ServiceDown)
+    async def service_down(request: Request, exc: ServiceDown) -> Response:
+        return page(request, "problem.html", cookies.session(request), status_code=503,
+                    message=f"The {exc.service} service is not answering just now. Nothing you entered was sent; "
+                            "try again in a minute, and tell the operations team if it persists.")
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        return page(request, "problem.html", cookies.session(request), status_code=exc.status,
+                    message=_plain(exc.detail))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/sign-in", response_class=HTMLResponse)
+    async def get_sign_in(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002 - the query's name
+        token = new_csrf()
+        response = page(request, "sign_in.html", None, staff_list=sign_in and sign_in[1], next=_local(next),
+                        csrf=token)
+        cookies.remember_sign_in_token(response, token)
+        return response
+
+    @app.post("/sign-in")
+    async def post_sign_in(request: Request, staff_id: str = Form(), csrf: str = Form(), next: str = Form("/")
+                           ) -> Response:  # noqa: A002
+        if sign_in is None:
+            raise Refused(404, "the development sign-in is off")
+        if not cookies.sign_in_token_matches(request, csrf):
+            raise Refused(403, "this sign-in form has expired: reload the page and try again")
+        mint, staff_list = sign_in
+        person = {s["id"]: s for s in staff_list}.get(staff_id)
+        if person is None:
+            raise Refused(422, "no such member of staff")
+        session = StaffSession(person["id"], tuple(person["roles"]), mint(person["id"], person["roles"]), new_csrf())
+        response = RedirectResponse(_local(next), status_code=303)
+        cookies.keep(response, session)
+        return response
+
+    @app.post("/sign-out")
+    async def post_sign_out(request: Request, csrf: str = Form()) -> Response:
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        response = RedirectResponse("/sign-in", status_code=303)
+        cookies.end(response)
+        return response
+
+    async def my_work(staff: StaffSession) -> dict[str, Any]:
+        inbox = await services.call("notifications", "GET", "/inbox", token=staff.token)
+        alerts = []
+        if staff.has_any("doctor", "nurse", "clinical_lead", "admin"):
+            alerts = await services.call("notifications", "GET", "/alerts", token=staff.token,
+                                         params={"status": "open"})
+        return {"inbox": inbox, "alerts": alerts}
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home(request: Request) -> HTMLResponse:
+        staff = signed_in(request)
+        return page(request, "home.html", staff, **await my_work(staff))
+
+    @app.get("/fragments/alerts", response_class=HTMLResponse)
+    async def alerts_fragment(request: Request) -> HTMLResponse:
+        """What the live region on every page shows: the caller's unacknowledged urgent items. Polling is not use:
+        it does not hold off the idle timeout."""
+        staff = signed_in(request)
+        inbox = await services.call("notifications", "GET", "/inbox", token=staff.token)
+        return page(request, "_urgent.html", staff, renew=False,
+                    urgent=[i for i in inbox if i["priority"] == "urgent"])
+
+    @app.post("/inbox/{item_id}/ack")
+    async def acknowledge(request: Request, item_id: uuid.UUID, csrf: str = Form(), back: str = Form("/")
+                          ) -> Response:
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        await services.call("notifications", "POST", f"/inbox/{item_id}/ack", token=staff.token)
+        return RedirectResponse(_local(back), status_code=303)
+
+    @app.get("/pathways/{pathway_id}", response_class=HTMLResponse)
+    async def pathway(request: Request, pathway_id: uuid.UUID) -> HTMLResponse:
+        """The link every notification carries: the client's course from the services' records."""
+        staff = signed_in(request)
+        try:
+            course = await services.call("sessions", "GET", f"/pathways/{pathway_id}/course", token=staff.token)
+        except Refused as exc:
+            if exc.status != 404:
+                raise
+            course = None
+        charts = {name: trajectory_svg(name, figures) for name, figures in (course or {}).get("outcomes", {}).items()}
+        return page(request, "pathway.html", staff, pathway_id=pathway_id, course=course, charts=charts,
+                    names=NAMES)
+
+    return app
+
+
+def _dev_sign_in(settings: PortalSettings) -> tuple[Any, list[dict]]:
+    """The development sign-in: synthetic staff, tokens minted with the local key. Only in the development install."""
+    try:
+        from clinicflow.localinfra.tokens import mint_token
+    except ImportError as missing:
+        raise RuntimeError("PORTAL_DEV_SIGN_IN needs the development install (make run)") from missing
+    secret = AuthSettings().jwt_secret
+    if secret is None:
+        raise RuntimeError("PORTAL_DEV_SIGN_IN needs AUTH_JWT_SECRET to mint the development tokens")
+    path = Path(settings.dev_staff_file) if settings.dev_staff_file else PACKAGE / "dev-staff.json"
+    staff = json.loads(path.read_text())["staff"]
+
+    def mint(staff_id: str, roles: list[str]) -> str:
+        return mint_token(secret.get_secret_value(), staff_id=staff_id, roles=roles)
+
+    return mint, staff
+
+
+def _local(path: str) -> str:
+    """Only redirect within the portal (never to another site named in a query)."""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def _plain(detail: Any) -> str:
+    if isinstance(detail, list):
+        return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
+    return str(detail)

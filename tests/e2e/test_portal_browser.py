@@ -1,0 +1,132 @@
+"""The staff portal in a real Chromium (Debian's, driven by Playwright) against the real system: a doctor signs in,
+an urgent alert appears on the page they are on without a reload and is acknowledged in one click, and a walked
+pathway's page shows its course with each measure's trajectory. Screenshots go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from clinicflow.localinfra.pathway import Walk, walk_pathway
+from clinicflow.localinfra.ports import free_port
+from clinicflow.shared.catalogue import RiskFlagged
+from tests.e2e.harness import REPO, System
+from tests.support import eventually, publish_event
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOTS = REPO / "docs" / "screenshots"
+AXE = REPO / ".tools" / "node_modules" / "axe-core" / "axe.min.js"  # make test installs it
+# Debian's Chromium; Chromium's background connections are refused by a closed network, so they are switched off.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+async def portal(system: System, tmp_path: Path) -> AsyncIterator[str]:
+    """The portal as a process beside the system, with the development sign-in."""
+    port = free_port()
+    env = {**system.env, "PORTAL_HTTP_PORT": str(port), "PORTAL_DEV_SIGN_IN": "true", "PORTAL_COOKIE_SECURE": "false",
+           "PORTAL_SESSION_SECRET": "browser-test-portal-session-key-0123456789", "PORTAL_ALERT_POLL_SECONDS": "1",
+           **{f"PORTAL_{name.upper()}_URL": f"http://127.0.0.1:{p}" for name, p in system.ports.items()}}
+    log = open(tmp_path / "portal.log", "ab")  # noqa: SIM115 - owned by the process
+    process = subprocess.Popen([sys.executable, "-m", "clinicflow.portal"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await eventually(lambda: _answers(url), timeout=30)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def _answers(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"{url}/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            yield await browser.new_page(viewport={"width": 1100, "height": 900})
+        finally:
+            await browser.close()
+
+
+async def assert_accessible(page: Page) -> None:
+    """axe-core finds no serious or critical violation on the page as it stands."""
+    await page.add_script_tag(path=str(AXE))
+    violations = await page.evaluate("async () => (await axe.run(document)).violations"
+                                     ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                                     ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
+    assert violations == [], violations
+
+
+async def sign_in(page: Page, portal: str, who: str) -> None:
+    await page.goto(f"{portal}/")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await assert_accessible(page)
+    await page.get_by_role("button", name=who).click()
+    await expect(page.get_by_role("heading", name="My work")).to_be_visible()
+
+
+async def test_an_urgent_alert_appears_without_a_reload_and_is_acknowledged_in_one_click(system, portal, page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await sign_in(page, portal, "Doctor (on call first) (dr-1)")
+    await expect(page.get_by_text("No urgent alert is open.")).to_be_visible()
+
+    flag = RiskFlagged(alert_id=uuid.uuid4(), reason="phq9_item9_self_harm_thoughts", severity="urgent",
+                       rule_set_version="screening-rules-2026.2")
+    await publish_event(system.kafka, "screening.risk.flagged", uuid.uuid4(), flag)
+    alert = page.locator("#urgent .alert")  # the page is not reloaded: the live region fetches it
+    await expect(alert).to_contain_text("URGENT: safety flag", timeout=30_000)
+    await page.screenshot(path=str(SCREENSHOTS / "urgent-alert.png"), full_page=True)
+    await assert_accessible(page)
+
+    await alert.get_by_role("button", name="Acknowledge: I am dealing with it").click()
+    await expect(page.get_by_role("heading", name="My work")).to_be_visible()
+    await expect(page.locator("#urgent .alert")).to_have_count(0, timeout=10_000)
+    await expect(page.get_by_text("No urgent alert is open.")).to_be_visible()
+
+
+async def test_the_pathway_page_shows_the_course_and_each_measures_trajectory(system, portal, page):
+    clinic = system.clinic()
+    try:
+        pathway = await walk_pathway(clinic, Walk(sessions=2))
+    finally:
+        await clinic.close()
+    await sign_in(page, portal, "Nurse (rn-1)")
+    await page.goto(f"{portal}/pathways/{pathway}")
+    await expect(page.get_by_text("completed (acute), 2 sessions planned")).to_be_visible()
+    phq9 = page.get_by_role("img", name="PHQ-9 (depression) across the course")
+    await expect(phq9).to_be_visible()
+    await expect(phq9.locator("circle")).to_have_count(3)  # baseline and a measure after each session
+    await expect(page.get_by_role("img", name="GAD-7 (anxiety) across the course")).to_be_visible()
+    await expect(page.get_by_role("cell", name="discharged")).to_have_count(2)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "pathway.png"), full_page=True)
+    await assert_accessible(page)
+
+
+async def test_a_service_that_is_down_shows_a_banner_not_a_stack_trace(system, portal, page):
+    await sign_in(page, portal, "Clinical lead (lead-1)")
+    system.kill("notifications")
+    await page.goto(f"{portal}/")
+    await expect(page.get_by_role("alert")).to_contain_text("The notifications service is not answering")
+    assert "Traceback" not in await page.content()

@@ -1,0 +1,100 @@
+"""The portal's own pieces without a browser: the trajectory chart, the session cookie (tampering, idle timeout),
+CSRF, sign-in redirects, and a banner when a service does not answer."""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+
+import httpx
+import pytest
+from fastapi import Response
+from starlette.requests import Request
+
+from clinicflow.portal.app import create_app
+from clinicflow.portal.charts import trajectory_svg
+from clinicflow.portal.cookies import SESSION_COOKIE, Cookies, StaffSession
+from clinicflow.portal.settings import PortalSettings
+
+SECRET = "portal-unit-test-secret-0123456789abcdef"
+FIGURES = {"baseline": 18, "latest": 6, "change_percent": -66.7, "response": True, "remission": False,
+           "trajectory": [{"total": 14, "measured_at": "x", "after_session": 1},
+                          {"total": 6, "measured_at": "y", "after_session": 2}]}
+
+
+def test_the_chart_is_valid_svg_with_a_text_equivalent_for_every_point():
+    svg = trajectory_svg("phq9", FIGURES)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("role") == "img"
+    assert root.find(f"{ns}title").text == "PHQ-9 (depression) across the course"
+    assert "baseline 18, latest 6" in root.find(f"{ns}desc").text
+    points = root.findall(f"{ns}circle")
+    assert [p.find(f"{ns}title").text for p in points] == [
+        "PHQ-9 (depression) 18, baseline", "PHQ-9 (depression) 14, after session 1",
+        "PHQ-9 (depression) 6, after session 2"]
+    heights = [float(p.get("cy")) for p in points]
+    assert heights[0] < heights[1] < heights[2]  # a falling score is drawn falling
+
+
+def test_a_low_baseline_says_response_does_not_apply():
+    svg = trajectory_svg("gad7", {**FIGURES, "baseline": 8, "response": None, "remission": None, "trajectory": []})
+    assert "response not applicable" in svg
+
+
+def request_with(cookie: str | None) -> Request:
+    headers = [(b"cookie", f"{SESSION_COOKIE}={cookie}".encode())] if cookie else []
+    return Request({"type": "http", "headers": headers, "method": "GET", "path": "/"})
+
+
+def session_cookie(cookies: Cookies) -> str:
+    response = Response()
+    cookies.keep(response, StaffSession("dr-1", ("doctor",), "token", "csrf"))
+    header = response.headers["set-cookie"]
+    assert all(flag in header.lower() for flag in ("httponly", "samesite=strict", "secure"))
+    return re.search(rf"{SESSION_COOKIE}=([^;]+)", header).group(1)
+
+
+def test_a_session_cookie_is_refused_when_tampered_with_or_idle_past_the_timeout(monkeypatch):
+    cookies = Cookies(SECRET, idle_seconds=60, secure=True)
+    value = session_cookie(cookies)
+    assert cookies.session(request_with(value)).staff_id == "dr-1"
+    assert cookies.session(request_with(value[:-2] + ("AA" if value[-2:] != "AA" else "BB"))) is None
+    assert cookies.session(request_with(None)) is None
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert cookies.session(request_with(value)) is None
+
+
+def portal(**settings) -> httpx.AsyncClient:  # noqa: ANN003
+    unreachable = "http://127.0.0.1:9"
+    app = create_app(PortalSettings(session_secret=SECRET, cookie_secure=False, intake_url=unreachable,
+                                    screening_url=unreachable, sessions_url=unreachable,
+                                    notifications_url=unreachable, **settings))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
+
+
+async def test_pages_need_a_session_and_send_the_person_to_sign_in():
+    async with portal() as http:
+        home = await http.get("/")
+        assert (home.status_code, home.headers["location"]) == (303, "/sign-in?next=/")
+        assert (await http.get("/pathways/9b3c8a9e-2d0f-4a43-9d3c-6b7e9f0a1b2c")).status_code == 303
+        sign_in = await http.get("/sign-in")
+        assert "identity provider" in sign_in.text and "Development sign-in" not in sign_in.text
+
+
+async def test_forms_without_their_csrf_token_are_refused_and_a_silent_service_is_a_banner(monkeypatch):
+    monkeypatch.setenv("AUTH_JWT_SECRET", "portal-unit-test-jwt-secret-0123456789")
+    async with portal(dev_sign_in=True) as http:
+        page = await http.get("/sign-in")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        forged = await http.post("/sign-in", data={"staff_id": "dr-1", "csrf": "guess", "next": "/"})
+        assert forged.status_code == 403
+        signed = await http.post("/sign-in", data={"staff_id": "dr-1", "csrf": token, "next": "//evil.example"})
+        assert (signed.status_code, signed.headers["location"]) == (303, "/")  # never off-site
+        down = await http.get("/")
+        assert down.status_code == 503
+        assert "notifications service is not answering" in down.text and "Traceback" not in down.text
+        ack = await http.post("/inbox/9b3c8a9e-2d0f-4a43-9d3c-6b7e9f0a1b2c/ack", data={"csrf": "guess"})
+        assert ack.status_code == 403
