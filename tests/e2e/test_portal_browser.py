@@ -90,6 +90,8 @@ async def test_an_urgent_alert_appears_without_a_reload_and_is_acknowledged_in_o
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await sign_in(page, portal, "Doctor (on call first) (dr-1)")
     await expect(page.get_by_text("No urgent alert is open.")).to_be_visible()
+    await page.goto(f"{portal}/pathways/{uuid.uuid4()}")  # busy with another client's page
+    await expect(page.get_by_text("No treatment course has opened for this pathway yet.")).to_be_visible()
 
     flag = RiskFlagged(alert_id=uuid.uuid4(), reason="phq9_item9_self_harm_thoughts", severity="urgent",
                        rule_set_version="screening-rules-2026.2")
