@@ -1,5 +1,6 @@
 """The staff portal in a real Chromium (Debian's, driven by Playwright) against the real system: a doctor signs in,
-an urgent alert appears on the page they are on without a reload and is acknowledged in one click, and a walked
+an urgent alert appears on the page they are on without a reload and is acknowledged in one click; a contact-centre
+agent works an enquiry from the list to a booked assessment, a refused form keeping what was typed; and a walked
 pathway's page shows its course with each measure's trajectory. Screenshots of each page go to test-screenshots/
 (not kept in git; the README shows copies from docs/screenshots/)."""
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from clinicflow.localinfra.pathway import Walk, walk_pathway
+from clinicflow.localinfra.pathway import Walk, submit_enquiry, walk_pathway
 from clinicflow.localinfra.ports import free_port
 from clinicflow.shared.catalogue import RiskFlagged
 from tests.e2e.harness import REPO, System
@@ -70,6 +71,12 @@ async def page() -> AsyncIterator[Page]:
             await browser.close()
 
 
+async def shot(page: Page, name: str) -> None:
+    """A screenshot of the whole page, for people to look at."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 async def assert_accessible(page: Page) -> None:
     """axe-core finds no serious or critical violation on the page as it stands."""
     await page.add_script_tag(path=str(AXE))
@@ -88,7 +95,6 @@ async def sign_in(page: Page, portal: str, who: str) -> None:
 
 
 async def test_an_urgent_alert_appears_without_a_reload_and_is_acknowledged_in_one_click(system, portal, page):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await sign_in(page, portal, "Doctor (on call first) (dr-1)")
     await expect(page.get_by_text("No urgent alert is open.")).to_be_visible()
     await page.goto(f"{portal}/pathways/{uuid.uuid4()}")  # busy with another client's page
@@ -99,7 +105,7 @@ async def test_an_urgent_alert_appears_without_a_reload_and_is_acknowledged_in_o
     await publish_event(system.kafka, "screening.risk.flagged", uuid.uuid4(), flag)
     alert = page.locator("#urgent .alert")  # the page is not reloaded: the live region fetches it
     await expect(alert).to_contain_text("URGENT: safety flag", timeout=30_000)
-    await page.screenshot(path=str(SCREENSHOTS / "urgent-alert.png"), full_page=True)
+    await shot(page, "urgent-alert")
     await assert_accessible(page)
 
     await alert.get_by_role("button", name="Acknowledge: I am dealing with it").click()
@@ -122,8 +128,7 @@ async def test_the_pathway_page_shows_the_course_and_each_measures_trajectory(sy
     await expect(phq9.locator("circle")).to_have_count(3)  # baseline and a measure after each session
     await expect(page.get_by_role("img", name="GAD-7 (anxiety) across the course")).to_be_visible()
     await expect(page.get_by_role("cell", name="discharged")).to_have_count(2)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "pathway.png"), full_page=True)
+    await shot(page, "pathway")
     await assert_accessible(page)
 
 
@@ -133,3 +138,41 @@ async def test_a_service_that_is_down_shows_a_banner_not_a_stack_trace(system, p
     await page.goto(f"{portal}/")
     await expect(page.get_by_role("alert")).to_contain_text("The notifications service is not answering")
     assert "Traceback" not in await page.content()
+
+
+async def test_a_contact_centre_agent_logs_a_call_and_books_the_assessment_from_the_work_list(system, portal, page):
+    clinic = system.clinic()
+    try:
+        enquiry = await submit_enquiry(clinic)
+    finally:
+        await clinic.close()
+    await sign_in(page, portal, "Contact centre agent (cc-1)")
+    await page.get_by_role("link", name="Enquiries").click()
+    await expect(page.get_by_role("heading", name="Enquiries to call")).to_be_visible()
+    await assert_accessible(page)
+    await page.locator(f'a[href="/enquiries/{enquiry}"]').click()
+
+    await expect(page.get_by_role("heading", name="Why are you opening this person's details?")).to_be_visible()
+    await page.get_by_label("Purpose").select_option("contact_centre_workflow")
+    await page.get_by_role("button", name="Open the details").click()
+    await expect(page.get_by_role("heading", name="Synthetic Client")).to_be_visible()
+    await assert_accessible(page)
+
+    await page.get_by_label("Outcome").select_option("no_answer")
+    await page.get_by_role("button", name="Log the call").click()
+    await expect(page.locator("dd").filter(has_text="next due")).to_contain_text("1; next due")
+
+    # A time in the past is refused: the error stands beside the field and what was typed is still there.
+    await page.get_by_label("Date and time (clinic time)").fill("2020-01-02T10:00")
+    await page.get_by_label("Funding").select_option("self_funded")
+    await page.get_by_role("button", name="Book the assessment").click()
+    await expect(page.locator("#assessment_at-error")).to_contain_text("in the future")
+    await expect(page.get_by_label("Date and time (clinic time)")).to_have_value("2020-01-02T10:00")
+    await expect(page.get_by_label("Funding")).to_have_value("self_funded")
+    await shot(page, "enquiry-refused-booking")
+
+    await page.get_by_label("Date and time (clinic time)").fill("2031-03-04T10:30")
+    await page.get_by_label("Clinician").select_option("cl-1")
+    await page.get_by_role("button", name="Book the assessment").click()
+    await expect(page.locator("dd").filter(has_text="with cl-1")).to_contain_text("2031-03-04 10:30 UTC")
+    await expect(page.locator("dl")).to_contain_text("booked")

@@ -98,3 +98,27 @@ async def test_forms_without_their_csrf_token_are_refused_and_a_silent_service_i
         assert "notifications service is not answering" in down.text and "Traceback" not in down.text
         ack = await http.post("/inbox/9b3c8a9e-2d0f-4a43-9d3c-6b7e9f0a1b2c/ack", data={"csrf": "guess"})
         assert ack.status_code == 403
+
+
+def test_the_work_list_puts_overdue_call_backs_first_and_the_due_now_filter_hides_later_ones():
+    from datetime import UTC, datetime
+
+    from clinicflow.portal.enquiries import assessment_time, work_list
+
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+    def enquiry(name: str, received: str, due: str | None, status: str = "in_progress") -> dict:
+        return {"enquiry_id": name, "status": status, "received_at": received, "next_attempt_due": due}
+
+    rows = work_list([
+        enquiry("later", "2026-11-27T08:00:00+00:00", "2026-11-27T16:00:00+00:00"),
+        enquiry("new", "2026-11-27T11:00:00+00:00", None, status="new"),
+        enquiry("overdue", "2026-11-26T09:00:00+00:00", "2026-11-27T10:00:00+00:00"),
+        enquiry("booked", "2026-11-25T09:00:00+00:00", None, status="booked"),
+    ], now=now, due_only=False)
+    assert [(r["enquiry_id"], r["state"]) for r in rows] == [("overdue", "overdue"), ("new", "due"),
+                                                              ("later", "later")]
+    assert [r["enquiry_id"] for r in work_list([enquiry("later", "2026-11-27T08:00:00+00:00",
+                                                        "2026-11-27T16:00:00+00:00")], now=now, due_only=True)] == []
+    assert assessment_time("2026-07-01T10:30", "Europe/London") == "2026-07-01T10:30:00+01:00"  # summer time
+    assert assessment_time("", "Europe/London") is None

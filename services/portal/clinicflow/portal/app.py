@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Form, Request
@@ -19,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from clinicflow.portal.charts import NAMES, trajectory_svg
 from clinicflow.portal.cookies import Cookies, StaffSession, new_csrf
+from clinicflow.portal.enquiries import CALL_OUTCOMES, CLOSE_REASONS, FUNDING_ROUTES, PURPOSES, assessment_time, work_list
 from clinicflow.portal.services import Refused, ServiceDown, Services
 from clinicflow.portal.settings import PortalSettings
 from clinicflow.shared.settings import AuthSettings
@@ -36,7 +38,9 @@ def create_app(settings: PortalSettings) -> FastAPI:
                       secure=settings.cookie_secure)
     services = Services({"intake": settings.intake_url, "screening": settings.screening_url,
                          "sessions": settings.sessions_url, "notifications": settings.notifications_url})
-    sign_in = _dev_sign_in(settings) if settings.dev_sign_in else None
+    directory = json.loads((Path(settings.staff_file) if settings.staff_file else PACKAGE / "staff.json")
+                           .read_text())["staff"]
+    mint = _dev_sign_in() if settings.dev_sign_in else None
     templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
 
     @asynccontextmanager
@@ -88,7 +92,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     @app.get("/sign-in", response_class=HTMLResponse)
     async def get_sign_in(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002 - the query's name
         token = new_csrf()
-        response = page(request, "sign_in.html", None, staff_list=sign_in and sign_in[1], next=_local(next),
+        response = page(request, "sign_in.html", None, staff_list=directory if mint else None, next=_local(next),
                         csrf=token)
         cookies.remember_sign_in_token(response, token)
         return response
@@ -96,12 +100,11 @@ def create_app(settings: PortalSettings) -> FastAPI:
     @app.post("/sign-in")
     async def post_sign_in(request: Request, staff_id: str = Form(), csrf: str = Form(), next: str = Form("/")
                            ) -> Response:  # noqa: A002
-        if sign_in is None:
+        if mint is None:
             raise Refused(404, "the development sign-in is off")
         if not cookies.sign_in_token_matches(request, csrf):
             raise Refused(403, "this sign-in form has expired: reload the page and try again")
-        mint, staff_list = sign_in
-        person = {s["id"]: s for s in staff_list}.get(staff_id)
+        person = {s["id"]: s for s in directory}.get(staff_id)
         if person is None:
             raise Refused(422, "no such member of staff")
         session = StaffSession(person["id"], tuple(person["roles"]), mint(person["id"], person["roles"]), new_csrf())
@@ -161,11 +164,75 @@ def create_app(settings: PortalSettings) -> FastAPI:
         return page(request, "pathway.html", staff, pathway_id=pathway_id, course=course, charts=charts,
                     names=NAMES)
 
+    @app.get("/enquiries", response_class=HTMLResponse)
+    async def enquiries(request: Request, due: str = "") -> HTMLResponse:
+        """The contact centre's work list."""
+        staff = signed_in(request)
+        found = [e for status in ("new", "in_progress") for e in await services.call(
+            "intake", "GET", "/enquiries", token=staff.token, params={"status": status, "limit": 500})]
+        rows = work_list(found, now=datetime.now(UTC), due_only=due == "now")
+        return page(request, "enquiries.html", staff, rows=rows, due_only=due == "now")
+
+    async def enquiry_page(request: Request, staff: StaffSession, enquiry_id: uuid.UUID, purpose: str, *,
+                           errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
+                           status_code: int = 200) -> HTMLResponse:
+        if purpose not in PURPOSES:
+            return page(request, "enquiry_purpose.html", staff, enquiry_id=enquiry_id, purposes=PURPOSES)
+        details = await services.call("intake", "GET", f"/enquiries/{enquiry_id}", token=staff.token,
+                                      headers={"X-Access-Purpose": purpose})
+        clinicians = [s for s in directory if "clinician" in s["roles"]]
+        return page(request, "enquiry.html", staff, status_code=status_code, enquiry=details["enquiry"],
+                    person=details["person"], purpose=purpose, purposes=PURPOSES, outcomes=CALL_OUTCOMES,
+                    reasons=CLOSE_REASONS, routes=FUNDING_ROUTES, clinicians=clinicians, errors=errors or {},
+                    typed=typed or {})
+
+    @app.get("/enquiries/{enquiry_id}", response_class=HTMLResponse)
+    async def enquiry(request: Request, enquiry_id: uuid.UUID, purpose: str = "") -> HTMLResponse:
+        """One enquiry: first why it is being opened, then the person's details (that read is audited)."""
+        return await enquiry_page(request, signed_in(request), enquiry_id, purpose)
+
+    async def act_on_enquiry(request: Request, enquiry_id: uuid.UUID, purpose: str, csrf: str, path: str,
+                             body: dict[str, Any], typed: dict[str, str]) -> Response:
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        try:
+            await services.call("intake", "POST", f"/enquiries/{enquiry_id}/{path}", token=staff.token, json=body)
+        except Refused as refused:
+            if refused.status not in (409, 422):
+                raise
+            return await enquiry_page(request, staff, enquiry_id, purpose, errors=refused.by_field(), typed=typed,
+                                      status_code=refused.status)
+        return RedirectResponse(f"/enquiries/{enquiry_id}?purpose={purpose}", status_code=303)
+
+    @app.post("/enquiries/{enquiry_id}/callbacks")
+    async def log_call(request: Request, enquiry_id: uuid.UUID, csrf: str = Form(), purpose: str = Form(),
+                       outcome: str = Form("")) -> Response:
+        return await act_on_enquiry(request, enquiry_id, purpose, csrf, "callbacks", {"outcome": outcome},
+                                    {"outcome": outcome})
+
+    @app.post("/enquiries/{enquiry_id}/assessment")
+    async def book(request: Request, enquiry_id: uuid.UUID, csrf: str = Form(), purpose: str = Form(),
+                   assessment_at: str = Form(""), clinician_id: str = Form(""), funding_route: str = Form(""),
+                   authorisation_reference: str = Form("")) -> Response:
+        funding = {"route": funding_route} | ({"authorisation_reference": authorisation_reference}
+                                              if authorisation_reference else {})
+        body = {"assessment_at": assessment_time(assessment_at, settings.clinic_time_zone),
+                "clinician_id": clinician_id, "funding": funding}
+        typed = {"assessment_at": assessment_at, "clinician_id": clinician_id, "funding_route": funding_route,
+                 "authorisation_reference": authorisation_reference}
+        return await act_on_enquiry(request, enquiry_id, purpose, csrf, "assessment", body, typed)
+
+    @app.post("/enquiries/{enquiry_id}/close")
+    async def close(request: Request, enquiry_id: uuid.UUID, csrf: str = Form(), purpose: str = Form(),
+                    reason: str = Form("")) -> Response:
+        return await act_on_enquiry(request, enquiry_id, purpose, csrf, "close", {"reason": reason},
+                                    {"reason": reason})
+
     return app
 
 
-def _dev_sign_in(settings: PortalSettings) -> tuple[Any, list[dict]]:
-    """The development sign-in: synthetic staff, tokens minted with the local key. Only in the development install."""
+def _dev_sign_in() -> Any:
+    """The development sign-in's token minting, with the local key. Only in the development install."""
     try:
         from clinicflow.localinfra.tokens import mint_token
     except ImportError as missing:
@@ -173,13 +240,11 @@ def _dev_sign_in(settings: PortalSettings) -> tuple[Any, list[dict]]:
     secret = AuthSettings().jwt_secret
     if secret is None:
         raise RuntimeError("PORTAL_DEV_SIGN_IN needs AUTH_JWT_SECRET to mint the development tokens")
-    path = Path(settings.dev_staff_file) if settings.dev_staff_file else PACKAGE / "dev-staff.json"
-    staff = json.loads(path.read_text())["staff"]
 
     def mint(staff_id: str, roles: list[str]) -> str:
         return mint_token(secret.get_secret_value(), staff_id=staff_id, roles=roles)
 
-    return mint, staff
+    return mint
 
 
 def _local(path: str) -> str:

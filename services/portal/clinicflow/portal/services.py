@@ -24,6 +24,16 @@ class Refused(Exception):
         self.status = status
         self.detail = detail
 
+    def by_field(self) -> dict[str, str]:
+        """A 422's messages by field (the last part of each location), to show beside the fields; '' for the rest."""
+        if not isinstance(self.detail, list):
+            return {"": str(self.detail)}
+        found: dict[str, str] = {}
+        for problem in self.detail:
+            location = [str(part) for part in problem.get("loc", [])[1:]]
+            found.setdefault(location[-1] if location else "", problem.get("msg", "invalid"))
+        return found
+
 
 class Services:
     """One HTTP client per service."""
@@ -32,11 +42,12 @@ class Services:
         self._clients = {name: httpx.AsyncClient(base_url=url, timeout=timeout) for name, url in urls.items()}
 
     async def call(self, service: str, method: str, path: str, *, token: str, json: Any = None,
-                   params: dict[str, Any] | None = None) -> Any:
+                   params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
         """One call; its JSON (None when empty). :class:`Refused` for 4xx, :class:`ServiceDown` otherwise."""
         try:
             response = await self._clients[service].request(
-                method, path, json=json, params=params, headers={"Authorization": f"Bearer {token}"})
+                method, path, json=json, params=params,
+                headers={"Authorization": f"Bearer {token}", **(headers or {})})
         except httpx.HTTPError:
             raise ServiceDown(service) from None
         if response.status_code >= 500:

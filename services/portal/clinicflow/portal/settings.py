@@ -22,7 +22,9 @@ class PortalSettings(BaseSettings):
     cookie_secure: bool = Field(True, description="Send the cookie over https only (false only for local http).")
     dev_sign_in: bool = Field(False, description="Offer the development sign-in (synthetic staff, tokens minted "
                                                  "here): never in production, where the identity provider signs in.")
-    dev_staff_file: str | None = Field(None, description="Synthetic staff for the development sign-in.")
+    staff_file: str | None = Field(None, description="The staff directory (the clinician picker, the development "
+                                                     "sign-in); synthetic staff when unset.")
+    clinic_time_zone: str = Field("Europe/London", description="Times typed into forms are in this zone.")
     alert_poll_seconds: float = Field(5.0, gt=0, description="How often open pages look for new urgent alerts.")
 
     @field_validator("session_secret")
