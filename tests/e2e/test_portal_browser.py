@@ -131,6 +131,20 @@ async def test_the_pathway_page_shows_the_course_and_each_measures_trajectory(sy
     await shot(page, "pathway")
     await assert_accessible(page)
 
+    # The clinical lead sees the cohort the course joined, and can take it away as CSV.
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, portal, "Clinical lead (lead-1)")
+    await page.get_by_role("link", name="Outcomes").click()
+    phq9 = page.get_by_role("row").filter(has_text="PHQ-9 (depression)")
+    await expect(phq9).to_contain_text("completed")
+    await expect(phq9.get_by_role("cell").nth(3)).to_have_text("1")
+    await assert_accessible(page)
+    await shot(page, "outcomes")
+    download = await page.request.get(f"{portal}/outcomes.csv")
+    assert download.headers["content-type"].startswith("text/csv")
+    assert "instrument,rule_set_version,ended_as" in await download.text()
+    assert str(pathway) not in await download.text()
+
 
 async def test_a_service_that_is_down_shows_a_banner_not_a_stack_trace(system, portal, page):
     await sign_in(page, portal, "Clinical lead (lead-1)")

@@ -164,6 +164,22 @@ def create_app(settings: PortalSettings) -> FastAPI:
         return page(request, "pathway.html", staff, pathway_id=pathway_id, course=course, charts=charts,
                     names=NAMES)
 
+    @app.get("/outcomes", response_class=HTMLResponse)
+    async def outcomes(request: Request) -> HTMLResponse:
+        """Cohort outcomes per instrument, rules version and how courses ended (clinical lead, doctors)."""
+        staff = signed_in(request)
+        cohort = await services.call("sessions", "GET", "/outcomes", token=staff.token)
+        return page(request, "outcomes.html", staff, rows=cohort["outcomes"], names=NAMES)
+
+    @app.get("/outcomes.csv")
+    async def outcomes_csv(request: Request) -> Response:
+        """The same figures as a spreadsheet, as sessions makes it (no identifier in it)."""
+        staff = signed_in(request)
+        table = await services.text("sessions", "/outcomes", token=staff.token, accept="text/csv")
+        return Response(table, media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="clinicflow-outcomes.csv"',
+                                 "Cache-Control": "no-store"})
+
     @app.get("/enquiries", response_class=HTMLResponse)
     async def enquiries(request: Request, due: str = "") -> HTMLResponse:
         """The contact centre's work list."""

@@ -60,6 +60,19 @@ class Services:
             raise Refused(response.status_code, detail)
         return response.json() if response.content else None
 
+    async def text(self, service: str, path: str, *, token: str, accept: str) -> str:
+        """A GET answered in another format than JSON (e.g. CSV); the same errors as :meth:`call`."""
+        try:
+            response = await self._clients[service].get(
+                path, headers={"Authorization": f"Bearer {token}", "Accept": accept})
+        except httpx.HTTPError:
+            raise ServiceDown(service) from None
+        if response.status_code >= 500:
+            raise ServiceDown(service)
+        if response.status_code >= 400:
+            raise Refused(response.status_code, response.text)
+        return response.text
+
     async def close(self) -> None:
         """Close every client."""
         for client in self._clients.values():
