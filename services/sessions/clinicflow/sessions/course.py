@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from clinicflow.sessions.acts import Act, check_charted_time
+from clinicflow.sessions.acts import Act, check_charted_time, check_codes
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.shared.errors import IllegalMove, InvalidField
 
@@ -115,8 +115,7 @@ class Course:
     def stop(self, reason: str, *, by: str, now: datetime, rules: SessionRules) -> Course:
         """A doctor ends the course early, with a coded reason."""
         self.require_active()
-        if reason not in rules.course_stop_reasons:
-            raise InvalidField("reason", "unknown_code", f"unknown reason {reason!r}")
+        check_codes("reason", [reason], rules.course_stop_reasons)
         return replace(self, status="stopped", completed_at=now, ended_reason=reason, stopped_by=by)
 
     def review_falls_due(self, now: datetime) -> Course:
@@ -129,8 +128,7 @@ class Course:
             raise IllegalMove("no non-response review is due for this course")
         if self.review.decided is not None:
             raise IllegalMove(f"the review was already decided by {self.review.decided.by}")
-        if decision not in rules.review_decisions:
-            raise InvalidField("decision", "unknown_code", f"unknown decision {decision!r}")
+        check_codes("decision", [decision], rules.review_decisions)
         return replace(self, review=replace(self.review, decided=act, decision=decision))
 
     def complete_if_done(self, *, logged_sessions: int, open_integrations: int, now: datetime) -> Course:
@@ -143,11 +141,8 @@ class Course:
         """Record the preparation session (a later one replaces it); it must cover what to expect and a safety plan."""
         self.require_active()
         check_charted_time("held_at", preparation.act.at, now=preparation.act.entered_at, rules=rules)
-        for field, codes, known in (("topics", preparation.topics, rules.preparation_topics),
-                                    ("safety_plan", preparation.safety_plan, rules.safety_plan_items)):
-            unknown = sorted(set(codes) - set(known))
-            if unknown:
-                raise InvalidField(field, "unknown_code", f"unknown code {unknown[0]!r}")
+        check_codes("topics", preparation.topics, rules.preparation_topics)
+        check_codes("safety_plan", preparation.safety_plan, rules.safety_plan_items)
         if "what_to_expect" not in preparation.topics:
             raise InvalidField("topics", "what_to_expect_missing", "preparation covers what to expect")
         if not preparation.safety_plan:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from clinicflow.sessions.acts import Act, check_charted_time
+from clinicflow.sessions.acts import Act, check_charted_time, check_codes
 from clinicflow.sessions.dosing import Dose
 from clinicflow.sessions.monitoring import (
     DISCHARGE_OVERRIDABLE,
@@ -96,10 +96,8 @@ class TherapyNote:
 
 def check_therapy_codes(themes: tuple[str, ...], concerns: tuple[str, ...], rules: SessionRules) -> None:
     """Themes and concerns are coded from the rule file's lists."""
-    for field, codes, known in (("themes", themes, rules.therapy_themes), ("concerns", concerns, rules.therapy_concerns)):
-        unknown = sorted(set(codes) - set(known))
-        if unknown:
-            raise InvalidField(field, "unknown_code", f"unknown code {unknown[0]!r}")
+    check_codes("themes", themes, rules.therapy_themes)
+    check_codes("concerns", concerns, rules.therapy_concerns)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from clinicflow.sessions.acts import Act
+from clinicflow.sessions.acts import Act, check_codes
 from clinicflow.sessions.courses import sessions_counted
 from clinicflow.sessions.dosing import DoseHistory, DoseOrder, check_dose
 from clinicflow.sessions.dosing_session import (
@@ -212,9 +212,7 @@ def _next_number(siblings: list[DosingSession]) -> int:
 
 def check_adverse_event_codes(codes: tuple[str, ...], rules: SessionRules) -> None:
     """Adverse events are coded from the rule file's list."""
-    unknown = sorted(set(codes) - set(rules.adverse_event_codes))
-    if unknown:
-        raise InvalidField("adverse_event_codes", "unknown_code", f"unknown adverse event code {unknown[0]!r}")
+    check_codes("adverse_event_codes", codes, rules.adverse_event_codes)
 
 
 async def cancel_session(uow: UnitOfWork, session_id: uuid.UUID, reason: str, *, act: Act) -> DosingSession:
