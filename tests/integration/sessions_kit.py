@@ -24,6 +24,7 @@ PREPARATION = {"topics": ["what_to_expect", "no_driving", "integration"],
 SETTLED = {**CALM, "moaas": 5, "cadss": [0] * 6}
 TEAM = {"supervising_doctor": "dr-1", "monitoring_nurse": "rn-1", "therapist": "th-1"}
 IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40, "team": TEAM}
+SUPPLY = {"product": "ketamine-10mg-ml-20ml", "batch": "KT2611A", "volume_drawn_ml": 3.5}  # 35 mg at 70 kg
 ATTENDED = {"attended": True, "themes": ["insight"], "concerns": []}
 CHECKLIST = {k: True for k in ("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
                                "instructions_given", "next_session_booked", "integration_booked")}
@@ -81,7 +82,7 @@ async def dose_a_session(sessions, course_id, clock: MovableClock, *, order=None
     sid = (await schedule(sessions, course_id, clock))["session_id"]
     await post(sessions, f"/sessions/{sid}/pre-dose-check", PRE_DOSE)
     await post(sessions, f"/sessions/{sid}/dose-order", order or IV, headers=DOCTOR)
-    await post(sessions, f"/sessions/{sid}/dose", {})
+    await post(sessions, f"/sessions/{sid}/dose", SUPPLY)
     return await post(sessions, f"/sessions/{sid}/dose/witness", headers=DOCTOR)
 
 

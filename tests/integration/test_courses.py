@@ -17,6 +17,7 @@ from tests.integration.sessions_kit import (
     DOCTOR,
     IV,
     NURSE,
+    SUPPLY,
     PRE_DOSE,
     THERAPIST,
     course_of,
@@ -160,12 +161,12 @@ async def test_no_dose_without_the_team_named_and_the_log_names_them(sessions, k
     sid = (await schedule(sessions, course["course_id"], clock))["session_id"]
     await post(sessions, f"/sessions/{sid}/pre-dose-check", PRE_DOSE)
     await post(sessions, f"/sessions/{sid}/dose-order", {k: v for k, v in IV.items() if k != "team"}, headers=DOCTOR)
-    refused = await post(sessions, f"/sessions/{sid}/dose", {}, status=409)
+    refused = await post(sessions, f"/sessions/{sid}/dose", SUPPLY, status=409)
     assert "supervising doctor" in refused["detail"]
     same = {"supervising_doctor": "dr-1", "monitoring_nurse": "dr-1", "therapist": "th-1"}
     await post(sessions, f"/sessions/{sid}/team", same, status=422)
     await post(sessions, f"/sessions/{sid}/team", IV["team"])
-    await post(sessions, f"/sessions/{sid}/dose", {})
+    await post(sessions, f"/sessions/{sid}/dose", SUPPLY)
     await post(sessions, f"/sessions/{sid}/therapy-note", {"themes": ["grief_and_loss"], "concerns": []},
                headers=NURSE, status=403)
     noted = await post(sessions, f"/sessions/{sid}/therapy-note",

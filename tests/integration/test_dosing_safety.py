@@ -17,6 +17,7 @@ from tests.integration.sessions_kit import (
     DOCTOR_2,
     IV,
     NURSE,
+    SUPPLY,
     PRE_DOSE,
     SETTLED,
     course_of,
@@ -109,17 +110,27 @@ async def test_an_intranasal_first_dose_above_56_mg_needs_a_reason(sessions, kaf
     assert (ordered["dose"]["mg"], ordered["dose"]["within_protocol"]) == (84, False)
 
 
-async def test_the_dose_records_who_ordered_gave_and_witnessed_it(sessions, kafka_settings, clock):
+async def test_the_dose_records_who_ordered_gave_and_witnessed_it_and_goes_to_the_register_once_witnessed(
+        sessions, kafka_settings, clock):
     _, course = await start_course(sessions, kafka_settings)
     sid = (await checked(sessions, clock, course["course_id"]))["session_id"]
-    await post(sessions, f"/sessions/{sid}/dose", {}, status=409)  # nothing ordered yet
+    await post(sessions, f"/sessions/{sid}/dose", SUPPLY, status=409)  # nothing ordered yet
     await post(sessions, f"/sessions/{sid}/dose-order", IV, headers=DOCTOR)
-    await post(sessions, f"/sessions/{sid}/dose", {}, headers=CLINICIAN, status=403)
-    await post(sessions, f"/sessions/{sid}/dose", {})  # the nurse gives it
+    await post(sessions, f"/sessions/{sid}/dose", SUPPLY, headers=CLINICIAN, status=403)
+    for missing in ("product", "batch"):
+        refused = await sessions.http.post(f"/sessions/{sid}/dose", headers=NURSE,
+                                           json={k: v for k, v in SUPPLY.items() if k != missing})
+        assert (refused.status_code, refused.json()["detail"][0]["loc"][-1]) == (422, missing)
+    given = await post(sessions, f"/sessions/{sid}/dose", SUPPLY)  # the nurse gives it
+    assert {k: given["dose"][k] for k in SUPPLY} == SUPPLY
     await post(sessions, f"/sessions/{sid}/dose/witness", headers=NURSE, status=409)  # not the giver
     witnessed = await post(sessions, f"/sessions/{sid}/dose/witness", headers=DOCTOR_2)
     assert (witnessed["checked"]["by"], witnessed["ordered"]["by"], witnessed["given"]["by"],
             witnessed["witnessed"]["by"]) == ("rn-1", "dr-1", "rn-1", "dr-2")
+    [administered] = await events_on(kafka_settings, "session.dose.administered")
+    assert {k: administered.data[k] for k in ("product", "batch", "volume_drawn_ml", "amount_mg", "given_by",
+                                               "witnessed_by", "session_id")} == {
+        **SUPPLY, "amount_mg": 35.0, "given_by": "rn-1", "witnessed_by": "dr-2", "session_id": sid}
     clock.advance(minutes=40)
     await post(sessions, f"/sessions/{sid}/vitals", SETTLED, status=201)
     clock.advance(minutes=85)
@@ -134,11 +145,24 @@ async def test_the_dose_records_who_ordered_gave_and_witnessed_it(sessions, kafk
     assert [v["charted_by"] for v in course_view["sessions"][0]["vitals"]] == ["rn-1", "rn-1", "cl-1"]
 
 
+async def test_a_dose_never_witnessed_still_reaches_the_register_when_its_session_ends_early(
+        sessions, kafka_settings, clock):
+    _, course = await start_course(sessions, kafka_settings)
+    sid = (await checked(sessions, clock, course["course_id"]))["session_id"]
+    await post(sessions, f"/sessions/{sid}/dose-order", IV, headers=DOCTOR)
+    await post(sessions, f"/sessions/{sid}/dose", SUPPLY)
+    clock.advance(minutes=10)
+    await post(sessions, f"/sessions/{sid}/end", {"outcome": "abandoned", "reason": "client_distressed"})
+    [administered] = await events_on(kafka_settings, "session.dose.administered")
+    assert (administered.data["given_by"], administered.data["witnessed_by"], administered.data["batch"]) == (
+        "rn-1", None, SUPPLY["batch"])
+
+
 async def test_discharge_is_refused_until_a_second_person_witnessed_the_dose(sessions, kafka_settings, clock):
     _, course = await start_course(sessions, kafka_settings)
     sid = (await checked(sessions, clock, course["course_id"]))["session_id"]
     await post(sessions, f"/sessions/{sid}/dose-order", IV, headers=DOCTOR)
-    await post(sessions, f"/sessions/{sid}/dose", {})
+    await post(sessions, f"/sessions/{sid}/dose", SUPPLY)
     clock.advance(minutes=40)
     await post(sessions, f"/sessions/{sid}/vitals", SETTLED, status=201)
     clock.advance(minutes=85)
@@ -157,13 +181,12 @@ async def test_charting_late_keeps_clinical_order_and_cannot_shorten_monitoring(
     assert (session["checked"]["at"], session["checked"]["entered_at"]) != (None, None)
     await post(sessions, f"/sessions/{sid}/dose-order", IV, headers=DOCTOR)
     before_check = (checked_at - timedelta(minutes=1)).isoformat()
-    await post(sessions, f"/sessions/{sid}/dose", {"given_at": before_check}, status=422)
-    await post(sessions, f"/sessions/{sid}/dose", {"given_at": (checked_at + timedelta(minutes=61)).isoformat()},
-               status=409)
-    await post(sessions, f"/sessions/{sid}/dose", {"given_at": (clock() + timedelta(minutes=1)).isoformat()},
-               status=422)
+    await post(sessions, f"/sessions/{sid}/dose", {**SUPPLY, "given_at": before_check}, status=422)
+    late, future = checked_at + timedelta(minutes=61), clock() + timedelta(minutes=1)
+    await post(sessions, f"/sessions/{sid}/dose", {**SUPPLY, "given_at": late.isoformat()}, status=409)
+    await post(sessions, f"/sessions/{sid}/dose", {**SUPPLY, "given_at": future.isoformat()}, status=422)
     dosed_at = checked_at + timedelta(minutes=60)
-    await post(sessions, f"/sessions/{sid}/dose", {"given_at": dosed_at.isoformat()})
+    await post(sessions, f"/sessions/{sid}/dose", {**SUPPLY, "given_at": dosed_at.isoformat()})
     await post(sessions, f"/sessions/{sid}/dose/witness", headers=DOCTOR)
     await post(sessions, f"/sessions/{sid}/vitals", {**SETTLED, "measured_at": (dosed_at - timedelta(minutes=1))
                                                      .isoformat()}, status=422)
@@ -374,7 +397,7 @@ async def test_at_the_very_edge_of_the_discharge_ranges_and_the_hard_maximum_the
         **IV, "dose_mg_per_kg": 1.0, "override_reason": "partial response at 0.75 twice; cardiology cleared"},
         headers=DOCTOR)
     assert at_maximum["dose"]["mg"] == 70.0
-    await post(sessions, f"/sessions/{sid}/dose", {})
+    await post(sessions, f"/sessions/{sid}/dose", SUPPLY)
     await post(sessions, f"/sessions/{sid}/dose/witness", headers=DOCTOR_2)
     clock.advance(minutes=40)
     await post(sessions, f"/sessions/{sid}/vitals", SETTLED, status=201)

@@ -36,7 +36,7 @@ def test_topics_are_the_type_plus_version_and_each_type_has_one_producer():
     for event_type, spec in CATALOGUE.items():
         assert spec.topic == f"{event_type}.v1"
         assert spec.dead_letter_topic == f"{event_type}.v1.dlq"
-        assert spec.producer in {"webform", "intake", "screening", "sessions", "notifications"}
+        assert spec.producer in {"webform", "intake", "screening", "sessions", "notifications", "register"}
 
 
 BASE = {

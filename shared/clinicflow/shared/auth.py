@@ -16,7 +16,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clinicflow.shared.settings import AuthSettings
 
-ROLES = frozenset({"contact_centre", "clinician", "doctor", "nurse", "therapist", "clinical_lead", "admin"})
+# accountable_officer: the controlled-drugs accountable officer; pharmacy: who orders and receives stock.
+ROLES = frozenset({"contact_centre", "clinician", "doctor", "nurse", "therapist", "clinical_lead", "admin",
+                   "accountable_officer", "pharmacy"})
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti"]
 
 

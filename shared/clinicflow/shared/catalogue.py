@@ -238,6 +238,25 @@ class SessionLogged(Payload):
     therapist: str | None = Field(None, description="Staff id of the therapist in the room.")
 
 
+class DoseAdministered(Payload):
+    """A controlled drug was given and the administration record is complete: witnessed by a second member of staff,
+    or the session ended without a witness (``witnessed_by`` is then empty). The register enters it once."""
+
+    event_type: ClassVar[str] = "session.dose.administered"
+
+    course_id: uuid.UUID = Field(description="Id of the course.")
+    session_id: uuid.UUID = Field(description="Id of the dosing session: one administration per session.")
+    route: Route = Field(description="IV, IM or intranasal.")
+    product: str = Field(description="The register's product code, e.g. `ketamine-10mg-ml-20ml`.")
+    batch: str = Field(description="The batch (lot) the dose was drawn from.")
+    amount_mg: float = Field(gt=0, description="Amount given, mg.")
+    volume_drawn_ml: float | None = Field(None, description="Volume drawn up, mL (solutions; none for a device).")
+    given_by: str = Field(description="Staff id of the person who gave it.")
+    given_at: AwareDatetime = Field(description="When it was given.")
+    witnessed_by: str | None = Field(None, description="Staff id of the witness; empty when nobody witnessed it.")
+    witnessed_at: AwareDatetime | None = Field(None, description="When the witness confirmed it.")
+
+
 class SessionOverridden(Payload):
     """A doctor went ahead despite a safety rule; the written reason stays in sessions."""
 
@@ -408,6 +427,35 @@ class CourseCompleted(Payload):
         default_factory=dict, description="Final figures on every instrument the client was screened on.")
 
 
+DiscrepancyKind = Literal["stock_count_differs", "wastage_not_recorded", "unknown_product", "unknown_batch",
+                          "drawn_less_than_given", "unwitnessed_administration", "negative_balance"]
+
+
+class RegisterDiscrepancyFound(Payload):
+    """The controlled-drugs register found something that does not add up; the clinical lead and the accountable
+    officer look at once. The subject is the register page's id, not a pathway."""
+
+    event_type: ClassVar[str] = "register.discrepancy.found"
+
+    discrepancy_id: uuid.UUID = Field(description="Id of the discrepancy in the register.")
+    product: str = Field(description="The register page's product code.")
+    kind: DiscrepancyKind = Field(description="What does not add up.")
+    difference_mg: float | None = Field(None, description="How much, mg (counted minus register, or unaccounted).")
+    found_at: AwareDatetime = Field(description="When the register found it.")
+    rule_set_version: str = Field(description="Version of the register rules.")
+
+
+class RegisterStockLow(Payload):
+    """A register page's balance fell below its reorder level; the pharmacy contact reorders. Subject: the page."""
+
+    event_type: ClassVar[str] = "register.stock.low"
+
+    product: str = Field(description="The register page's product code.")
+    balance_units: float = Field(description="Balance in the product's units (vials, devices).")
+    reorder_level_units: int = Field(description="The reorder level, in the same units.")
+    rule_set_version: str = Field(description="Version of the register rules.")
+
+
 class AlertAcknowledged(Payload):
     """A member of staff acknowledged an urgent alert."""
 
@@ -437,7 +485,7 @@ class NotificationFailed(NotificationSent):
     reason: str = Field(description="Coded reason for the failure.")
 
 
-SERVICES = frozenset({"intake", "screening", "sessions", "notifications"})
+SERVICES = frozenset({"intake", "screening", "sessions", "notifications", "register"})
 
 
 @dataclass(frozen=True)
@@ -489,6 +537,7 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec(VitalsAlerted, "sessions"),
         EventSpec(SessionLogged, "sessions"),
         EventSpec(SessionOverridden, "sessions"),
+        EventSpec(DoseAdministered, "sessions"),
         EventSpec(IntegrationDue, "sessions"),
         EventSpec(IntegrationOverdue, "sessions"),
         EventSpec(IntegrationCompleted, "sessions"),
@@ -499,6 +548,8 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec(CoursePlanChanged, "sessions"),
         EventSpec(CourseStopped, "sessions"),
         EventSpec(CourseCompleted, "sessions"),
+        EventSpec(RegisterDiscrepancyFound, "register"),
+        EventSpec(RegisterStockLow, "register"),
         EventSpec(AlertAcknowledged, "notifications"),
         EventSpec(NotificationSent, "notifications"),
         EventSpec(NotificationFailed, "notifications"),

@@ -1,5 +1,5 @@
 """A dosing session's steps in clinical order, who did each, the team in the room, overrides one reason at a time, end
-states and adverse events (docs/clinical-rules.md §4)."""
+states and adverse events (docs/clinical-rules.md rules=RULES)4)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from clinicflow.sessions.dosing_session import (
     DischargeRequest,
     DosingSession,
     SessionStatus,
+    Supply,
     Team,
     TherapyNote,
     VitalsReading,
@@ -32,6 +33,7 @@ CHECK = PreDoseCheck(Vitals(120, 80, 70, 98, 14), 70.0, True, False, False, True
 DOSE = Dose("iv", 35.0, 0.5, 70.0, 40, True, None)
 CHECKLIST = DischargeChecklist(*[True] * 7)
 TEAM = Team("dr-1", "rn-1", "th-1")
+SUPPLY = Supply("ketamine-10mg-ml-20ml", "KT2611A", 3.5)
 SETTLED = Vitals(128, 82, 74, 98, 14, 5, (0, 0, 0, 0, 0, 0))
 
 
@@ -49,7 +51,7 @@ def ready() -> DosingSession:
 
 def dosed(given_at: datetime = CHECKED_AT + timedelta(minutes=20)) -> DosingSession:
     ordered = ready().name_team(TEAM).order_dose(DOSE, act=act("dr-1", NOW, NOW))
-    return ordered.give(act=act("rn-1", given_at), rules=RULES)
+    return ordered.give(act=act("rn-1", given_at), supply=SUPPLY, rules=RULES)
 
 
 def witnessed(**changes) -> DosingSession:  # noqa: ANN003
@@ -118,15 +120,16 @@ def test_a_deferred_session_may_be_checked_again():
 
 def test_a_dose_needs_an_order_and_follows_its_check_within_60_minutes():
     with pytest.raises(IllegalMove, match="no dose has been ordered"):
-        ready().give(act=act("rn-1", CHECKED_AT + timedelta(minutes=5)), rules=RULES)
+        ready().give(act=act("rn-1", CHECKED_AT + timedelta(minutes=5)), supply=SUPPLY, rules=RULES)
     ordered = ready().name_team(TEAM).order_dose(DOSE, act=act("dr-1", NOW))
     assert ordered.ordered.by == "dr-1"
-    assert ordered.give(act=act("rn-1", CHECKED_AT), rules=RULES).dosed_at == CHECKED_AT
-    assert ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=60)), rules=RULES).given.by == "rn-1"
+    assert ordered.give(act=act("rn-1", CHECKED_AT), supply=SUPPLY, rules=RULES).dosed_at == CHECKED_AT
+    given = ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=60)), supply=SUPPLY, rules=RULES)
+    assert (given.given.by, given.supply) == ("rn-1", SUPPLY)
     with pytest.raises(IllegalMove, match="60 minutes after its pre-dose check"):
-        ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=60, seconds=1)), rules=RULES)
+        ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=60, seconds=1)), supply=SUPPLY, rules=RULES)
     with pytest.raises(InvalidField, match="precede its pre-dose check"):
-        ordered.give(act=act("rn-1", CHECKED_AT - timedelta(seconds=1)), rules=RULES)
+        ordered.give(act=act("rn-1", CHECKED_AT - timedelta(seconds=1)), supply=SUPPLY, rules=RULES)
 
 
 def test_the_witness_is_a_second_member_of_staff_once():
@@ -241,8 +244,9 @@ def test_an_adverse_event_waits_for_a_doctors_review_and_a_new_one_needs_another
 def test_no_dose_without_the_team_in_the_room_named():
     ordered = ready().order_dose(DOSE, act=act("dr-1", NOW, NOW))
     with pytest.raises(IllegalMove, match="supervising doctor"):
-        ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=20)), rules=RULES)
-    assert ordered.name_team(TEAM).give(act=act("rn-1", CHECKED_AT + timedelta(minutes=20)), rules=RULES).team == TEAM
+        ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=20)), supply=SUPPLY, rules=RULES)
+    given = ordered.name_team(TEAM).give(act=act("rn-1", CHECKED_AT + timedelta(minutes=20)), supply=SUPPLY, rules=RULES)
+    assert given.team == TEAM
 
 
 def test_the_nurse_monitoring_is_a_second_person_and_a_handover_renames_the_team():

@@ -24,6 +24,7 @@ from clinicflow.sessions.dosing_session import (
     DischargeRequest,
     DosingSession,
     SessionStatus,
+    Supply,
     Team,
     TherapyNote,
     VitalsReading,
@@ -220,8 +221,10 @@ def build_router(rules: SessionRules) -> APIRouter:
     async def post_dose(
         session_id: uuid.UUID, body: DoseGivenIn, staff: Annotated[Staff, Depends(CHECKING)], uow: UoW
     ) -> SessionOut:
-        """The ordered dose was given, by the caller, at ``given_at``."""
-        return SessionOut.of(await dosing_steps.give_dose(uow, session_id, act=act(staff, uow, body.given_at)))
+        """The ordered dose was given, by the caller, at ``given_at``, from the named product and batch."""
+        supply = Supply(body.product, body.batch, body.volume_drawn_ml)
+        return SessionOut.of(await dosing_steps.give_dose(uow, session_id, act=act(staff, uow, body.given_at),
+                                                          supply=supply))
 
     @router.post("/sessions/{session_id}/team", response_model=SessionOut)
     async def post_team(session_id: uuid.UUID, body: TeamIn, _staff: Annotated[Staff, Depends(CHECKING)], uow: UoW

@@ -111,6 +111,16 @@ class VitalsReading:
 
 
 @dataclass(frozen=True)
+class Supply:
+    """Where the dose came from, for the controlled-drugs register: the product (the register's code), its batch and,
+    for a solution, the volume drawn up."""
+
+    product: str
+    batch: str
+    volume_drawn_ml: float | None = None
+
+
+@dataclass(frozen=True)
 class DosingSession:
     """One monitored dosing session."""
 
@@ -136,6 +146,7 @@ class DosingSession:
     rule_set_version: str | None = None
     team: Team | None = None
     therapy_note: TherapyNote | None = None
+    supply: Supply | None = None
 
     @property
     def dosed_at(self) -> datetime | None:
@@ -203,9 +214,9 @@ class DosingSession:
         self._require(AFTER_DOSE, action="record the therapist's note")
         return replace(self, therapy_note=note)
 
-    def give(self, *, act: Act, rules: SessionRules) -> DosingSession:
-        """The dose was given at ``act.at``: after its check, within the check's validity, charted in order, with
-        the team in the room named."""
+    def give(self, *, act: Act, supply: Supply, rules: SessionRules) -> DosingSession:
+        """The dose was given at ``act.at`` from ``supply``: after its check, within the check's validity, charted in
+        order, with the team in the room named."""
         self._require({SessionStatus.READY}, action="record a dose")
         if self.ordered is None:
             raise IllegalMove("cannot record a dose: no dose has been ordered for this session")
@@ -218,7 +229,7 @@ class DosingSession:
         if act.at - self.checked.at > timedelta(minutes=rules.pre_dose.dose_within_minutes):
             raise IllegalMove(f"cannot record a dose more than {rules.pre_dose.dose_within_minutes} minutes after "
                               "its pre-dose check: check again")
-        return replace(self, status=SessionStatus.DOSED, given=act)
+        return replace(self, status=SessionStatus.DOSED, given=act, supply=supply)
 
     def witness(self, *, act: Act) -> DosingSession:
         """A second member of staff confirms the dose they saw given (a controlled drug, §8)."""

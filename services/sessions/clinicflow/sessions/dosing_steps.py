@@ -16,6 +16,7 @@ from clinicflow.sessions.dosing_session import (
     DosingSession,
     Override,
     SessionStatus,
+    Supply,
     Team,
     TherapyNote,
     VitalsReading,
@@ -116,8 +117,9 @@ async def order_dose(uow: UnitOfWork, session_id: uuid.UUID, order: DoseOrder, *
     return session
 
 
-async def give_dose(uow: UnitOfWork, session_id: uuid.UUID, *, act: Act) -> DosingSession:
-    """The dose was given (by ``act.by``): after its check, never beside another dose of the course."""
+async def give_dose(uow: UnitOfWork, session_id: uuid.UUID, *, act: Act, supply: Supply) -> DosingSession:
+    """The dose was given (by ``act.by``, from ``supply``): after its check, never beside another dose of the
+    course."""
     session = await uow.sessions.session(session_id=session_id, for_update=True)
     course = await uow.sessions.course(course_id=session.course_id, for_update=True)
     course.require_active()
@@ -127,7 +129,7 @@ async def give_dose(uow: UnitOfWork, session_id: uuid.UUID, *, act: Act) -> Dosi
                              minimum_hours=uow.rules.minimum_hours_between_doses)
     if conflict:
         raise IllegalMove(f"cannot record this dose: {conflict}")
-    session = session.give(act=act, rules=uow.rules)
+    session = session.give(act=act, supply=supply, rules=uow.rules)
     await uow.sessions.save_session(session=session)
     return session
 
@@ -156,9 +158,11 @@ async def record_therapy_note(uow: UnitOfWork, session_id: uuid.UUID, note: Ther
 
 
 async def witness_dose(uow: UnitOfWork, session_id: uuid.UUID, *, act: Act) -> DosingSession:
-    """A second member of staff confirms the dose they saw given."""
+    """A second member of staff confirms the dose they saw given: the administration is complete, and goes to the
+    controlled-drugs register (`session.dose.administered`)."""
     session = (await uow.sessions.session(session_id=session_id, for_update=True)).witness(act=act)
     await uow.sessions.save_session(session=session)
+    await uow.events.emit(session.pathway_id, _administered(session))
     return session
 
 
@@ -238,6 +242,8 @@ async def end_early(uow: UnitOfWork, session_id: uuid.UUID, status: SessionStatu
     if dosed:
         readings = [r for phase, r, _ in await uow.sessions.vitals(session_id=session.id) if phase == "in_session"]
         await uow.events.emit(session.pathway_id, _logged(session, readings, uow.rules))
+        if session.witnessed is None:  # the drug was given all the same: the register must have it (unwitnessed)
+            await uow.events.emit(session.pathway_id, _administered(session))
     return session
 
 
@@ -289,6 +295,16 @@ def _logged(session: DosingSession, readings: list[VitalsReading], rules: Sessio
         given_by=session.given.by, witnessed_by=session.witnessed.by if session.witnessed else None,
         supervising_doctor=session.team.supervising_doctor, monitoring_nurse=session.team.monitoring_nurse,
         therapist=session.team.therapist,
+    )
+
+
+def _administered(session: DosingSession) -> catalogue.DoseAdministered:
+    supply, witnessed = session.supply, session.witnessed
+    return catalogue.DoseAdministered(
+        course_id=session.course_id, session_id=session.id, route=session.dose.route, product=supply.product,
+        batch=supply.batch, amount_mg=session.dose.mg, volume_drawn_ml=supply.volume_drawn_ml,
+        given_by=session.given.by, given_at=session.given.at, witnessed_by=witnessed and witnessed.by,
+        witnessed_at=witnessed and witnessed.at,
     )
 
 

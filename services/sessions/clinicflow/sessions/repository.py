@@ -15,6 +15,7 @@ from clinicflow.sessions.dosing_session import (
     DosingSession,
     Override,
     SessionStatus,
+    Supply,
     Team,
     TherapyNote,
     VitalsReading,
@@ -73,7 +74,8 @@ UPDATE dosing_sessions SET status = $2, weight_kg = $3, deferral_reasons = $4,
        ended_by = $25, ended_at = $26, ended_entered_at = $27, ended_reason = $28,
        session_number = $29, adverse_event_codes = $30, adverse_reviewed_by = $31, adverse_reviewed_at = $32,
        rule_set_version = $33, supervising_doctor = $34, monitoring_nurse = $35, therapist = $36,
-       therapy_themes = $37, therapy_concerns = $38
+       therapy_themes = $37, therapy_concerns = $38, supply_product = $39, supply_batch = $40,
+       supply_volume_drawn_ml = $41
 WHERE id = $1"""
 _ADD_OVERRIDE = """
 INSERT INTO session_overrides (session_id, step, rule, overridden_by, reason, rule_set_version, at)
@@ -220,6 +222,7 @@ class SessionsRepository:
             *((t.supervising_doctor, t.monitoring_nurse, t.therapist) if (t := s.team) else (None, None, None)),
             list(s.therapy_note.themes) if s.therapy_note else [],
             list(s.therapy_note.concerns) if s.therapy_note else [],
+            *((u.product, u.batch, u.volume_drawn_ml) if (u := s.supply) else (None, None, None)),
         )
 
     async def add_override(self, *, session_id: uuid.UUID, override: Override, rule_set_version: str) -> None:
@@ -366,6 +369,8 @@ def _session(r: asyncpg.Record, overrides: tuple[Override, ...] = ()) -> DosingS
         team=r["supervising_doctor"] and Team(r["supervising_doctor"], r["monitoring_nurse"], r["therapist"]),
         therapy_note=(TherapyNote(tuple(r["therapy_themes"]), tuple(r["therapy_concerns"]))
                       if r["therapy_themes"] or r["therapy_concerns"] else None),
+        supply=r["supply_product"] and Supply(r["supply_product"], r["supply_batch"],
+                                              _number(r["supply_volume_drawn_ml"])),
     )
 
 

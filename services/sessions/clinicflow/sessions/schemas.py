@@ -79,6 +79,10 @@ class DoseOrderIn(_Strict):
 
 class DoseGivenIn(_Strict):
     given_at: AwareDatetime | None = Field(None, description="When it was given, if charted later; default now.")
+    product: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$",
+                         description="The controlled-drugs register's product code, e.g. `ketamine-10mg-ml-20ml`.")
+    batch: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/.-]{0,39}$", description="Batch (lot) on the vial or device.")
+    volume_drawn_ml: float | None = Field(None, gt=0, le=100, description="Solutions: the volume drawn up, mL.")
 
 
 class InSessionVitalsIn(VitalsIn):
@@ -187,6 +191,9 @@ class DoseOut(_Strict):
     infusion_minutes: int | None
     within_protocol: bool
     overridden: bool
+    product: str | None
+    batch: str | None
+    volume_drawn_ml: float | None
 
 
 class OverrideOut(_Strict):
@@ -225,7 +232,9 @@ class SessionOut(_Strict):
         d = s.dose
         dose = d and DoseOut(route=d.route, mg=d.mg, mg_per_kg=d.mg_per_kg, weight_kg=d.weight_kg,
                              infusion_minutes=d.infusion_minutes, within_protocol=d.within_protocol,
-                             overridden=d.override_reason is not None or not d.within_protocol)
+                             overridden=d.override_reason is not None or not d.within_protocol,
+                             product=s.supply and s.supply.product, batch=s.supply and s.supply.batch,
+                             volume_drawn_ml=s.supply and s.supply.volume_drawn_ml)
         return cls(
             session_id=s.id, course_id=s.course_id, status=s.status.value, scheduled_at=s.scheduled_at,
             deferral_reasons=list(s.deferral_reasons), overrides=[OverrideOut(**o.__dict__) for o in s.overrides],
