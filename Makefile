@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := shared deploy/local services/intake services/screening services/sessions services/notifications \
-            services/portal
+            services/portal services/register
 STAMP := $(VENV)/.installed
 
 AXE := .tools/node_modules/axe-core/axe.min.js

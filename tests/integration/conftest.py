@@ -17,6 +17,8 @@ from clinicflow.localinfra.ports import free_port
 from clinicflow.localinfra.tokens import mint_token
 from clinicflow.notifications.app import create_app as create_notifications
 from clinicflow.notifications.settings import NotificationsSettings
+from clinicflow.register.app import create_app as create_register
+from clinicflow.register.settings import RegisterSettings
 from clinicflow.screening.app import create_app as create_screening
 from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.sessions.app import create_app as create_sessions
@@ -107,6 +109,31 @@ def sessions_settings(kafka_settings, database_settings, auth_settings, namespac
 async def sessions(sessions_settings, clock) -> AsyncIterator[RunningService]:
     """The sessions service on its own schema and topics, reading the test's clock."""
     async with sessions_instance(sessions_settings, clock) as running:
+        yield running
+
+
+@pytest.fixture
+def register_settings(kafka_settings, database_settings, auth_settings, namespace) -> RegisterSettings:
+    """Register settings on this test's schema and topics, with a fast wastage watch."""
+    return RegisterSettings(
+        http_port=0, db_schema=namespace, kafka=kafka_settings, database=database_settings, auth=auth_settings,
+        outbox_poll_seconds=0.5, watch_poll_seconds=0.2,
+    )
+
+
+@asynccontextmanager
+async def register_instance(settings: RegisterSettings, clock: MovableClock) -> AsyncIterator[RunningService]:
+    """One running instance of the register service."""
+    port = free_port()
+    app = create_register(settings.model_copy(update={"http_port": port}), clock=clock)
+    async with serving(app, port) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield RunningService(http=http, settings=settings, clock=clock)
+
+
+@pytest.fixture
+async def register(register_settings, clock) -> AsyncIterator[RunningService]:
+    """The register service on its own schema and topics, reading the test's clock."""
+    async with register_instance(register_settings, clock) as running:
         yield running
 
 

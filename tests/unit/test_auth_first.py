@@ -18,6 +18,8 @@ from clinicflow.notifications.app import create_app as create_notifications
 from clinicflow.notifications.settings import NotificationsSettings
 from clinicflow.screening.app import create_app as create_screening
 from clinicflow.screening.settings import ScreeningSettings
+from clinicflow.register.app import create_app as create_register
+from clinicflow.register.settings import RegisterSettings
 from clinicflow.sessions.app import create_app as create_sessions
 from clinicflow.sessions.settings import SessionsSettings
 from clinicflow.shared.auth import ROLES
@@ -53,6 +55,7 @@ def apps() -> dict[str, FastAPI]:
         "screening": create_screening(ScreeningSettings(auth=AUTH)),
         "sessions": create_sessions(SessionsSettings(auth=AUTH)),
         "notifications": create_notifications(NotificationsSettings(auth=AUTH)),
+        "register": create_register(RegisterSettings(auth=AUTH)),
     }
 
 
@@ -63,7 +66,7 @@ def calls(app: FastAPI) -> list[tuple[str, str]]:
             if (method.upper(), path) not in PUBLIC]
 
 
-@pytest.mark.parametrize("service", ["intake", "screening", "sessions", "notifications"])
+@pytest.mark.parametrize("service", ["intake", "screening", "sessions", "notifications", "register"])
 async def test_no_route_touches_the_database_before_authenticating_and_checking_the_role(service):
     app = apps()[service]
     app.state.runtime = runtime = Runtime()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -75,6 +76,22 @@ def _bench(args: argparse.Namespace) -> None:
                           output=Path(args.output)))
 
 
+def _register_verify(_args: argparse.Namespace) -> None:
+    try:
+        from clinicflow.register.verify import verify_register
+    except ImportError:
+        sys.exit("`register verify` needs the register service installed (clinicflow-register)")
+    schema = os.environ.get("REGISTER_DB_SCHEMA", "register")
+    verdicts = asyncio.run(verify_register(DatabaseSettings().url.get_secret_value(), schema))
+    for verdict in verdicts:
+        if verdict.broken is None:
+            print(f"ok\t{verdict.product}\t{verdict.entries} entries")
+        else:
+            print(f"BROKEN\t{verdict.product}\tentry {verdict.broken.seq}: {verdict.broken.why}")
+    if any(v.broken for v in verdicts):
+        sys.exit(f"the register's hash chain is broken on {sum(1 for v in verdicts if v.broken)} page(s)")
+
+
 def _schemas(_args: argparse.Namespace) -> None:
     for path in export_schemas():
         print(path)
@@ -101,6 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     replay.add_argument("--partition", type=int, required=True)
     replay.add_argument("--offset", type=int, required=True)
     replay.set_defaults(run=_dlq_replay)
+
+    register = commands.add_parser("register", help="the controlled-drugs register").add_subparsers(required=True)
+    register.add_parser("verify", help="recompute every page's hash chain; name the first broken link (exit 1)"
+                        ).set_defaults(run=_register_verify)
 
     commands.add_parser("schemas", help="write the events' JSON Schemas to shared/").set_defaults(run=_schemas)
     commands.add_parser("status", help="outbox backlog and consumer lag per service").set_defaults(run=_status)

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from clinicflow.shared.kafka import client_options
 from clinicflow.shared.settings import KafkaSettings
 
-SERVICES = ("intake", "screening", "sessions", "notifications")
+SERVICES = ("intake", "screening", "sessions", "notifications", "register")
 # Each service's schema, as its own settings name it (SERVICE_DB_SCHEMA overrides the default).
 SERVICE_SCHEMAS = {s: os.environ.get(f"{s.upper()}_DB_SCHEMA", s) for s in SERVICES}
 
