@@ -15,6 +15,8 @@ import pytest
 from clinicflow.shared.catalogue import (
     EnquiryReceived,
     IntakeAssessmentBooked,
+    RegisterDiscrepancyFound,
+    RegisterStockLow,
     RiskFlagged,
     VitalsAlerted,
 )
@@ -72,6 +74,26 @@ async def test_each_routing_rule_reaches_its_staff(notifications, staff_channels
         "clinician.one@clinic.example", "contact.centre@clinic.example"]
     assert [i["title"] for i in await inbox(notifications, "cc-1", "contact_centre")] == ["New enquiry to call back"]
     assert [i["title"] for i in await inbox(notifications, "cl-1", "clinician")] == ["Intake assessment booked"]
+
+
+async def test_the_register_tells_the_accountable_people_of_a_discrepancy_and_the_pharmacy_of_low_stock(
+        notifications, staff_channels, kafka_settings):
+    page = uuid.uuid4()
+    await publish_event(kafka_settings, "register.discrepancy.found", page, RegisterDiscrepancyFound(
+        discrepancy_id=uuid.uuid4(), product="ketamine-10mg-ml-20ml", kind="stock_count_differs", difference_mg=-200,
+        found_at=datetime.now(UTC), rule_set_version="register-2026.1"))
+    await publish_event(kafka_settings, "register.stock.low", page, RegisterStockLow(
+        product="ketamine-10mg-ml-20ml", balance_units=9.5, reorder_level_units=10, rule_set_version="register-2026.1"))
+    await eventually(lambda: len(staff_channels.smtp.messages) == 3 and len(staff_channels.chat.accepted) == 2)
+    by_address = {m.to: m for m in staff_channels.smtp.messages}
+    assert sorted(by_address) == ["cd.accountable.officer@clinic.example", "clinical.lead@clinic.example",
+                                  "pharmacy@clinic.example"]
+    discrepancy = by_address["clinical.lead@clinic.example"]
+    assert discrepancy.subject == "Controlled drugs discrepancy"
+    assert "stock count differs (-200.0 mg)" in discrepancy.body and "/register/discrepancies" in discrepancy.body
+    assert "below reorder level" in by_address["pharmacy@clinic.example"].subject
+    assert [i["title"] for i in await inbox(notifications, "ao-1", "accountable_officer")] == [
+        "Controlled drugs discrepancy"]
 
 
 async def test_a_redelivered_event_notifies_nobody_twice(notifications, staff_channels, kafka_settings, pool):

@@ -20,7 +20,8 @@ from clinicflow.shared.auth import ROLES
 from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.rulefiles import RuleFileError, Violation, load_rule_file
 
-PATHWAY_SERVICES = ("intake", "screening", "sessions")
+# The services whose events staff are told about (notifications consumes all of them).
+PATHWAY_SERVICES = ("intake", "screening", "sessions", "register")
 ESCALATE_AFTER_AT_MOST_MINUTES = 15  # an unanswered safety alert reaches a second person within a quarter hour
 PUSH_CHANNELS = {"chat", "sms", "all"}  # what reaches a phone in a pocket, not only a screen
 

@@ -19,8 +19,8 @@ class Content:
     link: str
 
 
-def _codes(values: list[str] | None) -> str:
-    return ", ".join(v.replace("_", " ") for v in values or []) or "none"
+def _codes(values: list[str] | str | None) -> str:
+    return ", ".join(v.replace("_", " ") for v in ([values] if isinstance(values, str) else values or [])) or "none"
 
 
 TEMPLATES: dict[str, tuple[str, str]] = {
@@ -72,15 +72,31 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "course.progress.updated": ("Course progress",
                                 "PHQ-9 {baseline_phq9} → {latest_phq9} ({change_percent}%): response {response}, "
                                 "remission {remission}."),
+    "register.discrepancy.found": ("Controlled drugs discrepancy",
+                                   "The controlled-drugs register found a discrepancy on {product}: {kind} "
+                                   "({difference_mg} mg). Investigate now and resolve it in the register."),
+    "register.stock.low": ("Controlled drug below reorder level",
+                           "{product} is down to {balance_units} units (reorder level {reorder_level_units}). "
+                           "Please reorder."),
     "course.completed": ("Course completed",
                          "The course is complete after {sessions_completed} sessions: PHQ-9 {baseline_phq9} → "
                          "{final_phq9}, response {response}, remission {remission}."),
 }
 
 
+# Single codes shown in words (lists of codes always are).
+_CODED = frozenset({"kind"})
+# The register's events are about a register page, not a client: they link to the register.
+REGISTER_PAGES = {"register.discrepancy.found": "/register/discrepancies", "register.stock.low": "/register"}
+
+
 def render(event_type: str, data: dict[str, Any], *, pathway_id: str, staff_portal_url: str) -> Content:
     """The notification for one event."""
     title, body = TEMPLATES[event_type]
-    fields = {k: (_codes(v) if isinstance(v, list) else v) for k, v in data.items()}
-    link = f"{staff_portal_url.rstrip('/')}/pathways/{pathway_id}"
+    fields = {k: (_codes(v) if isinstance(v, list) or k in _CODED else v) for k, v in data.items()}
+    portal = staff_portal_url.rstrip("/")
+    if event_type in REGISTER_PAGES:
+        link = f"{portal}{REGISTER_PAGES[event_type]}"
+        return Content(title=title, body=f"{body.format(**fields)}\nRegister: {link}", link=link)
+    link = f"{portal}/pathways/{pathway_id}"
     return Content(title=title, body=f"{body.format(**fields)}\nPathway {pathway_id}: {link}", link=link)

@@ -37,7 +37,8 @@ def create_app(settings: PortalSettings) -> FastAPI:
     cookies = Cookies(settings.session_secret.get_secret_value(), idle_seconds=settings.idle_timeout_minutes * 60,
                       secure=settings.cookie_secure)
     services = Services({"intake": settings.intake_url, "screening": settings.screening_url,
-                         "sessions": settings.sessions_url, "notifications": settings.notifications_url})
+                         "sessions": settings.sessions_url, "notifications": settings.notifications_url,
+                         "register": settings.register_url})
     directory = json.loads((Path(settings.staff_file) if settings.staff_file else PACKAGE / "staff.json")
                            .read_text())["staff"]
     mint = _dev_sign_in() if settings.dev_sign_in else None
@@ -175,7 +176,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     async def outcomes_csv(request: Request) -> Response:
         """The same figures as a spreadsheet, as sessions makes it (no identifier in it)."""
         staff = signed_in(request)
-        table = await services.text("sessions", "/outcomes", token=staff.token, accept="text/csv")
+        table = await services.download("sessions", "/outcomes", token=staff.token, accept="text/csv")
         return Response(table, media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="clinicflow-outcomes.csv"',
                                  "Cache-Control": "no-store"})
@@ -243,6 +244,94 @@ def create_app(settings: PortalSettings) -> FastAPI:
                     reason: str = Form("")) -> Response:
         return await act_on_enquiry(request, enquiry_id, purpose, csrf, "close", {"reason": reason},
                                     {"reason": reason})
+
+    async def register_page(request: Request, staff: StaffSession, *, errors: dict[str, str] | None = None,
+                            status_code: int = 200) -> HTMLResponse:
+        pages = await services.call("register", "GET", "/pages", token=staff.token)
+        discrepancies = await services.call("register", "GET", "/discrepancies", token=staff.token)
+        return page(request, "register.html", staff, status_code=status_code, pages=pages,
+                    discrepancies=discrepancies, errors=errors or {},
+                    can_resolve=staff.has_any("clinical_lead", "accountable_officer"))
+
+    @app.get("/register", response_class=HTMLResponse)
+    async def register(request: Request) -> HTMLResponse:
+        """The controlled-drugs register: each page's balance against its reorder level, and what does not add up."""
+        return await register_page(request, signed_in(request))
+
+    @app.get("/register/discrepancies")
+    async def register_discrepancies(request: Request) -> Response:
+        """Where discrepancy notifications link: the register's list of them."""
+        signed_in(request)
+        return RedirectResponse("/register#discrepancies", status_code=303)
+
+    @app.post("/register/discrepancies/{discrepancy_id}/resolve")
+    async def resolve(request: Request, discrepancy_id: uuid.UUID, csrf: str = Form(), resolution: str = Form("")
+                      ) -> Response:
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        try:
+            await services.call("register", "POST", f"/discrepancies/{discrepancy_id}/resolve", token=staff.token,
+                                json={"resolution": resolution})
+        except Refused as refused:
+            if refused.status not in (409, 422):
+                raise
+            errors = {f"{discrepancy_id}": message for message in refused.by_field().values()}
+            return await register_page(request, staff, errors=errors, status_code=refused.status)
+        return RedirectResponse("/register#discrepancies", status_code=303)
+
+    async def product_page(request: Request, staff: StaffSession, product: str, *,
+                           errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
+                           status_code: int = 200, checked: dict | None = None) -> HTMLResponse:
+        pages = await services.call("register", "GET", "/pages", token=staff.token)
+        found = next((p for p in pages if p["product"] == product), None)
+        if found is None:
+            raise Refused(404, "the register has no page for that product")
+        entries = await services.call("register", "GET", f"/pages/{product}/entries", token=staff.token)
+        witnesses = [s for s in directory if s["id"] != staff.staff_id and
+                     {"nurse", "doctor", "pharmacy", "clinical_lead", "accountable_officer"} & set(s["roles"])]
+        return page(request, "register_page.html", staff, status_code=status_code, product=found,
+                    entries=list(reversed(entries)), errors=errors or {}, typed=typed or {}, witnesses=witnesses,
+                    checked=checked)
+
+    @app.get("/register/{product}", response_class=HTMLResponse)
+    async def register_product(request: Request, product: str) -> HTMLResponse:
+        """One page of the register: every entry, newest first, with the balance after it; a stock check form."""
+        return await product_page(request, signed_in(request), product)
+
+    @app.post("/register/{product}/stock-check", response_class=HTMLResponse)
+    async def stock_check(request: Request, product: str, csrf: str = Form(), counted_units: str = Form(""),
+                          open_mg: str = Form("0"), witnessed_by: str = Form("")) -> HTMLResponse:
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        typed = {"counted_units": counted_units, "open_mg": open_mg, "witnessed_by": witnessed_by}
+        try:
+            checked = await services.call("register", "POST", f"/pages/{product}/stock-checks", token=staff.token,
+                                          json={"counted_units": counted_units, "open_mg": open_mg or "0",
+                                                "witnessed_by": witnessed_by})
+        except Refused as refused:
+            if refused.status not in (409, 422):
+                raise
+            return await product_page(request, staff, product, errors=refused.by_field(), typed=typed,
+                                      status_code=refused.status)
+        return await product_page(request, staff, product, checked=checked)
+
+    @app.get("/register/{product}/entries.csv")
+    async def register_csv(request: Request, product: str) -> Response:
+        """The page as a spreadsheet, as the register makes it."""
+        staff = signed_in(request)
+        table = await services.download("register", f"/pages/{product}/entries", token=staff.token,
+                                        accept="text/csv")
+        return Response(table, media_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="register-{product}.csv"', "Cache-Control": "no-store"})
+
+    @app.get("/register/{product}/report.pdf")
+    async def register_pdf(request: Request, product: str) -> Response:
+        """The page as a printable PDF for a register inspector."""
+        staff = signed_in(request)
+        pdf = await services.download("register", f"/pages/{product}/report.pdf", token=staff.token,
+                                      accept="application/pdf")
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="register-{product}.pdf"', "Cache-Control": "no-store"})
 
     return app
 

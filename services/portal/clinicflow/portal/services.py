@@ -1,4 +1,4 @@
-"""The four services' HTTP APIs, called as the signed-in person (their bearer token). The portal owns no clinical
+"""The five services' HTTP APIs, called as the signed-in person (their bearer token). The portal owns no clinical
 data: every page is built from these calls, and a service that does not answer becomes a banner, not a stack trace."""
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ class Services:
             raise Refused(response.status_code, detail)
         return response.json() if response.content else None
 
-    async def text(self, service: str, path: str, *, token: str, accept: str) -> str:
-        """A GET answered in another format than JSON (e.g. CSV); the same errors as :meth:`call`."""
+    async def download(self, service: str, path: str, *, token: str, accept: str) -> bytes:
+        """A GET answered in another format than JSON (CSV, PDF); the same errors as :meth:`call`."""
         try:
             response = await self._clients[service].get(
                 path, headers={"Authorization": f"Bearer {token}", "Accept": accept})
@@ -71,7 +71,7 @@ class Services:
             raise ServiceDown(service)
         if response.status_code >= 400:
             raise Refused(response.status_code, response.text)
-        return response.text
+        return response.content
 
     async def close(self) -> None:
         """Close every client."""

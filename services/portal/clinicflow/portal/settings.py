@@ -17,6 +17,7 @@ class PortalSettings(BaseSettings):
     screening_url: str = "http://127.0.0.1:8002"
     sessions_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
+    register_url: str = "http://127.0.0.1:8005"
     session_secret: SecretStr = Field(description="Signs the session cookie (32+ random bytes).")
     idle_timeout_minutes: float = Field(30.0, gt=0, description="A session unused this long signs the person out.")
     cookie_secure: bool = Field(True, description="Send the cookie over https only (false only for local http).")
