@@ -1,4 +1,4 @@
-# One image for the four services; each container starts one of them (compose/Kubernetes set the command).
+# One image for the five services; each container starts one of them (compose/Kubernetes set the command).
 # One image because the services share the platform package and a build matrix of one is simpler to keep
 # patched; the service packages stay separate inside it, so splitting into per-service images later is a
 # change to this file only.
@@ -9,7 +9,8 @@ WORKDIR /src
 RUN pip install --no-cache-dir --upgrade pip==25.3 build==1.3.0
 COPY shared/ shared/
 COPY services/ services/
-RUN for package in shared services/intake services/screening services/sessions services/notifications; do \
+RUN for package in shared services/intake services/screening services/sessions services/notifications \
+                   services/register; do \
         python -m build --wheel --outdir /wheels "$package"; \
     done
 
@@ -22,6 +23,7 @@ COPY --from=build /wheels /wheels
 RUN pip install /wheels/*.whl && rm -rf /wheels
 USER 10001:10001
 # Services bind all interfaces inside a container; the settings default is loopback for local runs.
-ENV INTAKE_HTTP_HOST=0.0.0.0 SCREENING_HTTP_HOST=0.0.0.0 SESSIONS_HTTP_HOST=0.0.0.0 NOTIFICATIONS_HTTP_HOST=0.0.0.0
-EXPOSE 8001 8002 8003 8004
+ENV INTAKE_HTTP_HOST=0.0.0.0 SCREENING_HTTP_HOST=0.0.0.0 SESSIONS_HTTP_HOST=0.0.0.0 NOTIFICATIONS_HTTP_HOST=0.0.0.0 \
+    REGISTER_HTTP_HOST=0.0.0.0
+EXPOSE 8001 8002 8003 8004 8005
 CMD ["clinicflow", "--help"]

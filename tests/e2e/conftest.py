@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from clinicflow.shared.settings import KafkaSettings
-from tests.e2e.harness import System, own_logins, system_env
+from tests.e2e.harness import SERVICES, System, own_logins, stock, system_env
 from tests.integration.conftest import staff_channels  # noqa: F401 - re-exported fixture
 
 
@@ -26,12 +26,13 @@ def sessions_planned() -> int:
 
 @pytest.fixture
 async def system(infrastructure, namespace, staff_channels, tmp_path, sessions_planned) -> AsyncIterator[System]:  # noqa: F811
-    """All four services running as separate processes."""
+    """All five services running as separate processes."""
     running = _system(infrastructure, namespace, staff_channels, tmp_path, sessions_planned)
-    for name in ("intake", "screening", "sessions", "notifications"):
+    for name in SERVICES:
         running.start(name)
     try:
         await running.wait_ready()
+        await stock(running)
         yield running
     finally:
         running.stop()

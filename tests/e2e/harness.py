@@ -1,4 +1,4 @@
-"""The four services as separate OS processes on the suite's Kafka and PostgreSQL, with real staff channels,
+"""The five services as separate OS processes on the suite's Kafka and PostgreSQL, with real staff channels,
 each test in its own topic prefix and schemas; plus what the tests need to count what happened."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,17 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from clinicflow.localinfra.databases import provision_now
-from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES, Clinic, walk_pathway
+from clinicflow.localinfra.pathway import (
+    DEMO_SESSIONS_RULES,
+    DOSE_MG,
+    LEAD,
+    VIAL,
+    VIAL_MG,
+    WASTED_MG,
+    Clinic,
+    stock_the_register,
+    walk_pathway,
+)
 from clinicflow.localinfra.ports import free_port
 from clinicflow.notifications.configfiles import load_directory, load_routing
 from clinicflow.notifications.domain import escalation_chain
@@ -34,7 +45,10 @@ from tests.conftest import TEST_ACK_LINK_SECRET, TEST_JWT_SECRET
 from tests.integration.conftest import StaffChannels
 from tests.support import read_topic
 
-SERVICES = ("intake", "screening", "sessions", "notifications")
+SERVICES = ("intake", "screening", "sessions", "notifications", "register")
+# Vials received into the register when a test system starts: enough for every walk, and above the reorder level
+# throughout, so the pharmacy is never told (register events are about the page, not the tests' pathways).
+STOCKED_VIALS = 500
 REPO = Path(__file__).resolve().parents[2]
 # What the pathway walker types into the form: none of it may appear on the bus or in a log.
 IDENTIFIERS = ["Synthetic", "synthetic.client@example.org", "7912345678", "1986-03-14", "A synthetic client"]
@@ -42,7 +56,7 @@ IDENTIFIERS = ["Synthetic", "synthetic.client@example.org", "7912345678", "1986-
 
 @dataclass
 class System:
-    """A running clinicflow: four service processes, their logs, and the settings they share."""
+    """A running clinicflow: five service processes, their logs, and the settings they share."""
 
     env: dict[str, str]
     logs: Path
@@ -101,6 +115,43 @@ class System:
     def log_text(self) -> str:
         """Everything the services logged."""
         return "".join(p.read_text(errors="replace") for p in self.logs.glob("*.log"))
+
+
+async def stock(system: System) -> None:
+    """The register's opening stock for this system's walks."""
+    clinic = system.clinic()
+    try:
+        await stock_the_register(clinic, STOCKED_VIALS)
+    finally:
+        await clinic.close()
+
+
+async def assert_register_reconciles(system: System, pathways: list[uuid.UUID], *, sessions: int) -> None:
+    """The controlled-drugs register agrees exactly with what happened: one administration per dosing session of the
+    pathways, each remainder wasted once, the balance the opening stock less every vial opened, a stock check that
+    finds no difference, no discrepancy open, and every page's hash chain whole."""
+    clinic = system.clinic()
+    try:
+        entries = await clinic.expect(200, "register", "GET", f"/pages/{VIAL}/entries", who=LEAD)
+        administrations = [e for e in entries if e["kind"] == "administration"]
+        wasted = [e for e in entries if e["kind"] == "wastage"]
+        assert Counter(e["pathway_id"] for e in administrations) == {str(p): sessions for p in pathways}
+        assert len({e["session_id"] for e in administrations}) == len(administrations)
+        assert {Decimal(e["amount_mg"]) for e in administrations} == {-Decimal(str(DOSE_MG))}
+        assert sorted(e["relates_to"] for e in wasted) == sorted(e["entry_id"] for e in administrations)
+        assert {Decimal(e["amount_mg"]) for e in wasted} == {-Decimal(str(WASTED_MG))}
+        opened = len(administrations)
+        assert Decimal(entries[-1]["balance_mg"]) == STOCKED_VIALS * VIAL_MG - opened * (DOSE_MG + WASTED_MG)
+        check = await clinic.expect(201, "register", "POST", f"/pages/{VIAL}/stock-checks", who=LEAD,
+                                    json={"counted_units": STOCKED_VIALS - opened, "witnessed_by": "ao-1"})
+        assert Decimal(check["difference_mg"]) == 0
+        assert await clinic.expect(200, "register", "GET", "/discrepancies", who=LEAD) == []
+    finally:
+        await clinic.close()
+    verified = subprocess.run([sys.executable, "-m", "clinicflow.shared.cli", "register", "verify"],
+                              env={**system.env, **system.own_env.get("register", {})}, capture_output=True,
+                              text=True, check=False)
+    assert verified.returncode == 0 and f"ok\t{VIAL}\t" in verified.stdout, verified.stdout + verified.stderr
 
 
 def own_logins(env: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -181,7 +232,7 @@ def expected_pathway_counts(sessions: int, *, risk_flags: int = 0) -> Counter:
     counts = Counter({
         "enquiry.received": 1, "enquiry.callback.logged": 2, "intake.assessment.booked": 1,
         "screening.measure.recorded": 2 + follow_ups, "screening.completed": 1, "course.started": 1,
-        "session.logged": sessions, "integration.due": sessions, "integration.completed": sessions,
+        "session.logged": sessions, "session.dose.administered": sessions, "integration.due": sessions, "integration.completed": sessions,
         "course.progress.updated": follow_ups, "course.completed": 1,
     })
     return counts + Counter({"screening.risk.flagged": risk_flags, "screening.risk.reviewed": risk_flags})

@@ -13,7 +13,8 @@ import pytest
 from clinicflow.localinfra.pathway import Walk
 from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.kafka import read_dead_letters
-from tests.e2e.harness import SERVICES, assert_exactly_once, settled_events, walk_many
+from clinicflow.localinfra.pathway import LEAD, VIAL
+from tests.e2e.harness import SERVICES, assert_exactly_once, assert_register_reconciles, settled_events, walk_many
 from tests.support import write_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
@@ -28,10 +29,26 @@ async def test_killing_each_service_in_turn_loses_and_doubles_nothing(system, st
             await asyncio.sleep(1)
             system.start(name)
             await system.wait_ready(name)
+        # And the register once more amid the doses, with some already entered and many still to come.
+        clinic = system.clinic()
+        try:
+            await clinic.until(lambda: _register_entries_at_least(clinic, 20), what="doses in the register")
+        finally:
+            await clinic.close()
+        system.kill("register")
+        await asyncio.sleep(1)
+        system.start("register")
+        await system.wait_ready("register")
 
     pathways, _ = await asyncio.gather(walk_many(system, 50, Walk(sessions=SESSIONS)), kill_each_in_turn())
     events = await settled_events(system, pathways)
     assert_exactly_once(events, pathways, staff_channels, sessions=SESSIONS)
+    await assert_register_reconciles(system, pathways, sessions=SESSIONS)
+
+
+async def _register_entries_at_least(clinic, count: int) -> bool:  # noqa: ANN001
+    response = await clinic.request("register", "GET", f"/pages/{VIAL}/entries", who=LEAD)
+    return response.status_code == 200 and len(response.json()) >= count
 
 
 async def test_a_broker_outage_of_twenty_seconds_loses_and_doubles_nothing(system, staff_channels, infrastructure):
@@ -47,6 +64,7 @@ async def test_a_broker_outage_of_twenty_seconds_loses_and_doubles_nothing(syste
     pathways, _ = await asyncio.gather(walk_many(system, 20, Walk(sessions=SESSIONS)), outage())
     events = await settled_events(system, pathways)
     assert_exactly_once(events, pathways, staff_channels, sessions=SESSIONS)
+    await assert_register_reconciles(system, pathways, sessions=SESSIONS)
 
 
 async def test_a_database_restart_loses_and_doubles_nothing_and_readiness_says_not_ready_meanwhile(
@@ -70,6 +88,7 @@ async def test_a_database_restart_loses_and_doubles_nothing_and_readiness_says_n
     assert readiness_while_down == dict.fromkeys(SERVICES, 503)
     events = await settled_events(system, pathways)
     assert_exactly_once(events, pathways, staff_channels, sessions=SESSIONS)
+    await assert_register_reconciles(system, pathways, sessions=SESSIONS)
 
 
 async def test_poison_on_every_consumed_topic_is_dead_lettered_and_the_pathways_around_it_complete(

@@ -13,6 +13,7 @@ from clinicflow.localinfra.pathway import Walk, walk_pathway
 from tests.e2e.harness import (
     IDENTIFIERS,
     all_events,
+    assert_register_reconciles,
     distinct,
     expected_notifications,
     expected_pathway_counts,
@@ -66,6 +67,9 @@ async def test_a_whole_pathway_produces_exactly_the_expected_events_and_notifica
     assert len(staff_channels.smtp.unique()) == len(staff_channels.smtp.messages) == per_channel["email"]
     assert len(staff_channels.chat.unique()) == len(staff_channels.chat.accepted) == per_channel["chat"]
     assert len(staff_channels.sms.unique()) == len(staff_channels.sms.accepted) == per_channel["sms"]
+
+    # The controlled-drugs register agrees with the course: six doses, six remainders wasted, balances exact.
+    await assert_register_reconciles(system, [pathway], sessions=6)
 
 
 async def test_no_identifier_reaches_any_topic_or_any_log(system, staff_channels):

@@ -190,3 +190,35 @@ async def test_a_contact_centre_agent_logs_a_call_and_books_the_assessment_from_
     await page.get_by_role("button", name="Book the assessment").click()
     await expect(page.locator("dd").filter(has_text="with cl-1")).to_contain_text("2031-03-04 10:30 UTC")
     await expect(page.locator("dl")).to_contain_text("booked")
+
+
+async def test_the_clinical_lead_counts_stock_sees_the_discrepancy_and_resolves_it_in_the_register(
+        system, portal, page):
+    await sign_in(page, portal, "Clinical lead (lead-1)")
+    await page.get_by_role("link", name="Register").click()
+    await expect(page.get_by_role("heading", name="Controlled drugs register")).to_be_visible()
+    await expect(page.get_by_role("row").filter(has_text="10 mg/mL")).to_contain_text("500.00 vials (100000.000 mg)")
+    await assert_accessible(page)
+    await page.get_by_role("link", name="ketamine 10 mg/mL, 20 mL vial").click()
+    await expect(page.get_by_role("heading", name="Ketamine 10 mg/mL, 20 mL vial")).to_be_visible()
+    await expect(page.get_by_role("row").filter(has_text="receipt")).to_contain_text("ph-1")
+
+    # A typo is refused beside its field, keeping what was typed; then a count one vial short is raised at once.
+    await page.get_by_label("Whole vials counted").fill("49O")
+    await page.get_by_label("Counted with (witness)").select_option("ao-1")
+    await page.get_by_role("button", name="Record the count").click()
+    await expect(page.locator("#counted_units-error")).to_contain_text("valid integer")
+    await expect(page.get_by_label("Whole vials counted")).to_have_value("49O")
+    await page.get_by_label("Whole vials counted").fill("499")
+    await page.get_by_role("button", name="Record the count").click()
+    await expect(page.get_by_role("status")).to_contain_text("differs from the register by -200.000 mg")
+    await assert_accessible(page)
+    await shot(page, "register-page")
+    printable = await page.request.get(f"{portal}/register/ketamine-10mg-ml-20ml/report.pdf")
+    assert (printable.status, printable.headers["content-type"]) == (200, "application/pdf")
+
+    await page.get_by_role("link", name="Register").click()
+    await expect(page.locator("#discrepancies + ul")).to_contain_text("stock count differs on ketamine-10mg-ml-20ml")
+    await page.get_by_label("How it was resolved").fill("A vial found broken in the fridge; wasted and witnessed")
+    await page.get_by_role("button", name="Resolve").click()
+    await expect(page.get_by_text("None open.")).to_be_visible()

@@ -1,6 +1,6 @@
 """``python -m clinicflow.localinfra run``: the whole system on this machine, without Docker.
 
-Starts PostgreSQL and Kafka, creates every topic, starts the four services as separate processes with their logs
+Starts PostgreSQL and Kafka, creates every topic, starts the five services as separate processes with their logs
 prefixed, prints where everything is, and stops it all (services, broker, database) on Ctrl-C or SIGTERM.
 ``python -m clinicflow.localinfra infra`` starts only Kafka and PostgreSQL.
 """
@@ -25,7 +25,7 @@ from clinicflow.localinfra.databases import provision_now
 from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES
 from clinicflow.localinfra.ports import free_port, port_is_free
 
-SERVICES = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004}
+SERVICES = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004, "register": 8005}
 PORTAL_PORT = 8000
 RUN_DIR = Path(".run")
 
@@ -65,7 +65,7 @@ def _start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Pop
 
 def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
     """Local staff channels (an SMTP sink writing .run/mail as a maildir, a signed-webhook sink for chat and SMS),
-    then the four services."""
+    then the five services."""
     smtp_port = _port(1025)
     mail = RUN_DIR.resolve() / "mail"
     processes = {"smtp-sink": _start("smtp-sink", [

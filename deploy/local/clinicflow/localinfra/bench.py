@@ -27,9 +27,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from clinicflow.localinfra.pathway import (
     CLINICIAN,
     Clinic,
+    Walk,
     dose_and_breach,
     release_safety_hold,
     start_course,
+    stock_the_register,
     submit_enquiry,
     walk_pathway,
 )
@@ -38,7 +40,7 @@ from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.kafka import client_options, ensure_topics
 from clinicflow.shared.settings import AuthSettings, DatabaseSettings, KafkaSettings
 
-SERVICES = ("intake", "screening", "sessions", "notifications")
+SERVICES = ("intake", "screening", "sessions", "notifications", "register")
 
 
 @dataclass
@@ -121,6 +123,7 @@ async def bench_enquiries(clinic: Clinic, bus: Bus, count: int, concurrency: int
 
 async def bench_pathways(clinic: Clinic, bus: Bus, count: int) -> dict:
     """Full pathways walked at once; then on fresh courses, the two safety triggers → on-call chat webhook."""
+    await stock_the_register(clinic, count * Walk().sessions)
     started = time.monotonic()
     await asyncio.gather(*(walk_pathway(clinic) for _ in range(count)))
     elapsed = time.monotonic() - started

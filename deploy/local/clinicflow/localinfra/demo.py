@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
 
-from clinicflow.localinfra.pathway import Clinic, walk_pathway
+from clinicflow.localinfra.pathway import Clinic, Walk, stock_the_register, walk_pathway
 from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.kafka import client_options
@@ -82,8 +82,12 @@ async def run_demo(*, host: str = "127.0.0.1", echo: bool = True) -> Timeline:
     clinic = Clinic(secret.get_secret_value(), host=host)
     try:
         await asyncio.wait_for(ready.wait(), 30)
+        walk = Walk()
+        receipt = await stock_the_register(clinic, walk.sessions)
+        print(f"controlled-drugs register: received {walk.sessions} vials (balance {receipt['balance_mg']} mg)",
+              flush=True)
         print("walking a synthetic client through the pathway; events as they happen:", flush=True)
-        pathway = await walk_pathway(clinic, on_enquiry=timeline.watch)
+        pathway = await walk_pathway(clinic, walk, on_enquiry=timeline.watch)
         await clinic.until(lambda: _arrived(timeline, "course.completed"), what="course.completed on the bus")
         await asyncio.sleep(2)  # the last notifications
         [completed] = [e for e in timeline.events if e.type == "course.completed"]

@@ -23,7 +23,7 @@ import httpx
 
 from clinicflow.localinfra.tokens import mint_token
 
-PORTS = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004}
+PORTS = {"intake": 8001, "screening": 8002, "sessions": 8003, "notifications": 8004, "register": 8005}
 DEMO_SESSIONS_RULES = Path(__file__).with_name("demo-sessions-rules.json")
 DAYS_BETWEEN_SESSIONS = 3
 MAX_ROUNDS_PER_SESSION = 30  # each round takes one step; a session has eight
@@ -37,12 +37,17 @@ PRE_DOSE = {**CALM, "respiratory_rate": 14, "weight_kg": 74.0, "escort_confirmed
             "fasted_as_instructed": True, "pregnancy_excluded": True, "consent_reconfirmed": True}
 TEAM = {"supervising_doctor": "dr-1", "monitoring_nurse": "rn-1", "therapist": "th-1"}
 IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40, "team": TEAM}
+# 0.5 mg/kg at 74 kg is 37 mg: 3.7 mL of a 10 mg/mL vial of 20 mL (200 mg), whose other 163 mg are wasted.
+VIAL, VIAL_MG, BATCH = "ketamine-10mg-ml-20ml", 200, "KT2611A"
+SUPPLY = {"product": VIAL, "batch": BATCH, "volume_drawn_ml": 3.7}
+DOSE_MG, WASTED_MG = 37.0, 163.0
 INTEGRATION = {"attended": True, "themes": ["insight", "change_and_intentions"], "concerns": []}
 PREPARATION = {"topics": ["what_to_expect", "effects_and_timeline", "risks_and_side_effects", "no_driving",
                           "integration"], "safety_plan": ["warning_signs", "people_to_contact", "crisis_line"]}
 CHECKLIST = dict.fromkeys(("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
                            "instructions_given", "next_session_booked", "integration_booked"), True)
 CONTACT, CLINICIAN, DOCTOR = ("contact_centre", "cc-1"), ("clinician", "cl-1"), ("doctor", "dr-1")
+PHARMACY, LEAD = ("pharmacy", "ph-1"), ("clinical_lead", "lead-1")
 NURSE, THERAPIST = ("nurse", "rn-1"), ("therapist", "th-1")
 
 
@@ -51,7 +56,7 @@ class Unavailable(Exception):
 
 
 class Clinic:
-    """The four services' HTTP APIs, called as members of staff, retrying while a service is down."""
+    """The five services' HTTP APIs, called as members of staff, retrying while a service is down."""
 
     def __init__(self, secret: str, *, host: str = "127.0.0.1", patience: float = 120.0,
                  ports: dict[str, int] | None = None) -> None:
@@ -206,6 +211,7 @@ async def _dosing_session(clinic: Clinic, course_id: str, pathway: uuid.UUID, nu
     for _ in range(MAX_ROUNDS_PER_SESSION):
         session = await _current_session(clinic, pathway, number)
         if session is not None and session["status"] == "discharged":
+            await _waste_remainder(clinic, session["session_id"])
             await _follow_up(clinic, pathway, number, session["session_id"])
             return
         if session is None:
@@ -218,7 +224,7 @@ async def _dosing_session(clinic: Clinic, course_id: str, pathway: uuid.UUID, nu
         elif status == "ready" and session["dose"] is None:
             step = ("dose-order", DOCTOR, IV)
         elif status == "ready":
-            step = ("dose", NURSE, {"given_at": at(0)})
+            step = ("dose", NURSE, {**SUPPLY, "given_at": at(0)})
         elif session["witnessed"] is None:
             step = ("dose/witness", DOCTOR, None)
         else:
@@ -239,6 +245,23 @@ async def _chart_readings_and_discharge(clinic: Clinic, session: dict, at: Calla
                 "measured_at": at(minutes)})
     await clinic.expect((200, 409), "sessions", "POST", f"/sessions/{sid}/discharge", who=CLINICIAN,
                         json={"checklist": CHECKLIST, "discharged_at": at(125)})
+
+
+async def stock_the_register(clinic: Clinic, vials: int) -> dict:
+    """A witnessed receipt of ``vials`` vials of the product the walks dose from (call it once, before walking)."""
+    expiry = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()
+    return await clinic.expect(201, "register", "POST", f"/pages/{VIAL}/receipts", who=PHARMACY, json={
+        "quantity_units": vials, "supplier": "Synthetic Pharmaceuticals Ltd", "batch": BATCH, "expiry": expiry,
+        "witnessed_by": "rn-1"})
+
+
+async def _waste_remainder(clinic: Clinic, session_id: str) -> None:
+    """The nurse destroys what is left in the opened vial, witnessed by the doctor, once the dose is in the register
+    (409 afterwards: already recorded)."""
+    await clinic.until(lambda: _ok(clinic, "register", f"/administrations/{session_id}"),
+                       what="the dose to reach the register")
+    await clinic.expect((201, 409), "register", "POST", f"/pages/{VIAL}/wastage", who=NURSE, json={
+        "amount_mg": WASTED_MG, "reason": "unused_remainder", "session_id": session_id, "witnessed_by": "dr-1"})
 
 
 async def _follow_up(clinic: Clinic, pathway: uuid.UUID, number: int, session_id: str) -> None:
@@ -268,7 +291,7 @@ async def dose_and_breach(clinic: Clinic, course_id: str) -> float:
     sid = session["session_id"]
     await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/pre-dose-check", who=NURSE, json=PRE_DOSE)
     await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/dose-order", who=DOCTOR, json=IV)
-    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/dose", who=NURSE, json={})
+    await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/dose", who=NURSE, json=SUPPLY)
     posted = time.monotonic()
     await clinic.expect(201, "sessions", "POST", f"/sessions/{sid}/vitals", who=NURSE,
                         json={**CALM, "spo2": 89, "moaas": 4})
