@@ -18,13 +18,14 @@ import yaml
 
 from clinicflow.intake.settings import IntakeSettings
 from clinicflow.notifications.settings import NotificationsSettings
+from clinicflow.register.settings import RegisterSettings
 from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.sessions.settings import SessionsSettings
 from clinicflow.shared.settings import AuthSettings, DatabaseSettings, KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"intake": IntakeSettings, "screening": ScreeningSettings, "sessions": SessionsSettings,
-            "notifications": NotificationsSettings}
+            "notifications": NotificationsSettings, "register": RegisterSettings}
 KUBERNETES_VERSION = "1.33"
 
 
