@@ -19,7 +19,7 @@ from clinicflow.localinfra.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ("intake", "screening", "sessions", "notifications")
+SERVICES = ("intake", "screening", "sessions", "notifications", "register")
 
 
 def processes_marked(marker: str) -> list[int]:
@@ -62,7 +62,7 @@ def test_the_runner_serves_every_service_the_demo_walks_a_whole_pathway_and_ctrl
             ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
             assert ready.status_code == 200, name
             assert ready.json()["checks"] == {"database": True, "kafka": True}
-        assert len(processes_marked(marker)) >= 8  # four services, the portal, the SMTP sink, the broker, the database
+        assert len(processes_marked(marker)) >= 9  # five services, the portal, the SMTP sink, the broker, the database
         sign_in = httpx.get(f"http://127.0.0.1:{portal}/sign-in", timeout=5)
         assert sign_in.status_code == 200 and "Development sign-in" in sign_in.text
         demo = subprocess.run(
@@ -70,10 +70,11 @@ def test_the_runner_serves_every_service_the_demo_walks_a_whole_pathway_and_ctrl
             env={**env, "PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=300,
         )
         assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+        assert "controlled-drugs register: received 6 vials (balance" in demo.stdout
         assert "course completed after 6 sessions, PHQ-9 18 → 3 (-83.3%), response True, remission True" in demo.stdout
         for event_type in ("enquiry.received", "intake.assessment.booked", "screening.completed", "course.started",
-                           "session.logged", "integration.due", "integration.completed", "course.progress.updated",
-                           "notification.sent"):
+                           "session.logged", "session.dose.administered", "integration.due",
+                           "integration.completed", "course.progress.updated", "notification.sent"):
             assert event_type in demo.stdout
         assert list((tmp_path / ".run" / "mail" / "new").iterdir()), "no staff email reached the SMTP sink"
         bench = subprocess.run(
