@@ -1,8 +1,10 @@
 """Session fixtures: a real Kafka broker and a real PostgreSQL for the whole suite.
 
 Where they come from, in order: ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` pointing at running services; else
-testcontainers when a Docker engine answers; else local processes (Kafka's jars from Maven Central, Debian's
-PostgreSQL), which is what runs on machines without Docker. Integration tests are never skipped for want of them.
+testcontainers when asked for (``CLINICFLOW_TEST_INFRA=containers``); else local processes (Kafka's jars from Maven
+Central, Debian's PostgreSQL). A Docker engine that merely answers is not enough: with no registry to pull from (an
+air-gapped clinic network, these machines) testcontainers would fail every test, and local processes are what the
+fault tests can pause. Integration tests are never skipped for want of them.
 Each test gets its own topic prefix, consumer groups and database schema, so nothing needs cleaning up.
 """
 
@@ -41,23 +43,23 @@ class Infrastructure:
     postgres: Pausable | None = None
 
 
-def _docker_engine_answers() -> bool:
-    try:
-        import docker
-
-        docker.from_env(timeout=3).ping()
-        return True
-    except Exception:
-        return False
+def infrastructure_source(env: dict[str, str]) -> str:
+    """Where the suite's broker and database come from: ``running``, ``containers`` or ``local``."""
+    if env.get("KAFKA_BOOTSTRAP_SERVERS") and env.get("DATABASE_URL"):
+        return "running"
+    requested = env.get("CLINICFLOW_TEST_INFRA", "local")
+    if requested not in ("containers", "local"):
+        raise ValueError(f"CLINICFLOW_TEST_INFRA={requested!r}: use 'containers' or 'local'")
+    return requested
 
 
 @pytest.fixture(scope="session")
 def infrastructure() -> Iterator[Infrastructure]:
     """The broker and database for the whole session."""
-    bootstrap, dsn = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
-    if bootstrap and dsn:
-        yield Infrastructure(bootstrap, dsn)
-    elif _docker_engine_answers():
+    source = infrastructure_source(dict(os.environ))
+    if source == "running":
+        yield Infrastructure(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"])
+    elif source == "containers":
         yield from _containers()
     else:
         from clinicflow.localinfra import local_infrastructure
