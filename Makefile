@@ -16,7 +16,9 @@ AXE := .tools/node_modules/axe-core/axe.min.js
 run: install
 	$(BIN)/python -m clinicflow.localinfra run
 
+# The linter first (ruff.toml): seconds, and a failure names the file and line.
 test: install browser $(AXE)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Playwright's own browser download cannot be reached here: the tests use Debian's Chromium.

@@ -73,7 +73,8 @@ def _containers() -> Iterator[Infrastructure]:
     from testcontainers.community.postgres import PostgresContainer
 
     # Same PostgreSQL major as Debian's on the CI machines; Confluent's image is what KafkaContainer drives.
-    with PostgresContainer("postgres:15") as postgres, KafkaContainer("confluentinc/cp-kafka:8.1.0").with_kraft() as kafka:
+    kafka_container = KafkaContainer("confluentinc/cp-kafka:8.1.0").with_kraft()
+    with PostgresContainer("postgres:15") as postgres, kafka_container as kafka:
         yield Infrastructure(kafka.get_bootstrap_server(), postgres.get_connection_url(driver=None))
 
 

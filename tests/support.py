@@ -106,7 +106,8 @@ async def publish_event(
     return envelope
 
 
-async def events_on(settings: KafkaSettings, event_type: str, *, at_least: int = 1, timeout: float = 30.0) -> list[Envelope]:
+async def events_on(settings: KafkaSettings, event_type: str, *, at_least: int = 1, timeout: float = 30.0
+                    ) -> list[Envelope]:
     """The envelopes on an event type's topic (prefixed per test)."""
     records = await read_topic(settings, spec_for(event_type).topic, at_least=at_least, timeout=timeout)
     return [Envelope.from_bytes(r.value) for r in records]

@@ -232,7 +232,8 @@ def expected_pathway_counts(sessions: int, *, risk_flags: int = 0) -> Counter:
     counts = Counter({
         "enquiry.received": 1, "enquiry.callback.logged": 2, "intake.assessment.booked": 1,
         "screening.measure.recorded": 2 + follow_ups, "screening.completed": 1, "course.started": 1,
-        "session.logged": sessions, "session.dose.administered": sessions, "integration.due": sessions, "integration.completed": sessions,
+        "session.logged": sessions, "session.dose.administered": sessions, "integration.due": sessions,
+        "integration.completed": sessions,
         "course.progress.updated": follow_ups, "course.completed": 1,
     })
     return counts + Counter({"screening.risk.flagged": risk_flags, "screening.risk.reviewed": risk_flags})

@@ -10,10 +10,9 @@ import random
 import httpx
 import pytest
 
-from clinicflow.localinfra.pathway import Walk
+from clinicflow.localinfra.pathway import LEAD, VIAL, Walk
 from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.kafka import read_dead_letters
-from clinicflow.localinfra.pathway import LEAD, VIAL
 from tests.e2e.harness import SERVICES, assert_exactly_once, assert_register_reconciles, settled_events, walk_many
 from tests.support import write_topic
 

@@ -26,8 +26,8 @@ TEAM = {"supervising_doctor": "dr-1", "monitoring_nurse": "rn-1", "therapist": "
 IV = {"route": "iv", "dose_mg_per_kg": 0.5, "infusion_minutes": 40, "team": TEAM}
 SUPPLY = {"product": "ketamine-10mg-ml-20ml", "batch": "KT2611A", "volume_drawn_ml": 3.5}  # 35 mg at 70 kg
 ATTENDED = {"attended": True, "themes": ["insight"], "concerns": []}
-CHECKLIST = {k: True for k in ("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
-                               "instructions_given", "next_session_booked", "integration_booked")}
+CHECKLIST = dict.fromkeys(("vitals_back_in_range", "moaas_5", "escort_present", "no_driving_until_next_day_advised",
+                           "instructions_given", "next_session_booked", "integration_booked"), True)
 
 
 def screening_completed(outcome="eligible", baseline_phq9=18, age_band="35-44") -> ScreeningCompleted:  # noqa: ANN001

@@ -181,7 +181,8 @@ async def test_a_closed_enquiry_cancels_its_pending_reminders_but_never_an_urgen
     notifications, staff_channels, kafka_settings, clock, pool
 ):
     pathway = uuid.uuid4()
-    await publish_event(kafka_settings, "enquiry.callback.logged", pathway, callback_due(clock() + timedelta(minutes=1)))
+    due = callback_due(clock() + timedelta(minutes=1))
+    await publish_event(kafka_settings, "enquiry.callback.logged", pathway, due)
     await eventually(lambda: pool.fetchval("SELECT count(*) = 1 FROM deliveries WHERE status = 'pending'"))
     await publish_event(kafka_settings, "enquiry.closed", pathway, EnquiryClosed(reason="declined"))
     await eventually(lambda: pool.fetchval("SELECT count(*) = 1 FROM deliveries WHERE status = 'cancelled'"))

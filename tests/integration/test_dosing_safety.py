@@ -17,9 +17,9 @@ from tests.integration.sessions_kit import (
     DOCTOR_2,
     IV,
     NURSE,
-    SUPPLY,
     PRE_DOSE,
     SETTLED,
+    SUPPLY,
     course_of,
     dose_a_session,
     post,
@@ -177,7 +177,8 @@ async def test_charting_late_keeps_clinical_order_and_cannot_shorten_monitoring(
     checked_at = clock() - timedelta(hours=3)
     sid = (await post(sessions, f"/courses/{course['course_id']}/sessions",
                       {"scheduled_at": (checked_at - timedelta(minutes=10)).isoformat()}, status=201))["session_id"]
-    session = await post(sessions, f"/sessions/{sid}/pre-dose-check", {**PRE_DOSE, "measured_at": checked_at.isoformat()})
+    session = await post(sessions, f"/sessions/{sid}/pre-dose-check",
+                         {**PRE_DOSE, "measured_at": checked_at.isoformat()})
     assert (session["checked"]["at"], session["checked"]["entered_at"]) != (None, None)
     await post(sessions, f"/sessions/{sid}/dose-order", IV, headers=DOCTOR)
     before_check = (checked_at - timedelta(minutes=1)).isoformat()

@@ -37,7 +37,8 @@ STAFF = bearer("contact_centre", staff_id="cc-7")
 
 
 async def events_of(kafka_settings, event_type: str, at_least: int = 1) -> list[Envelope]:
-    return [Envelope.from_bytes(r.value) for r in await read_topic(kafka_settings, f"{event_type}.v1", at_least=at_least)]
+    records = await read_topic(kafka_settings, f"{event_type}.v1", at_least=at_least)
+    return [Envelope.from_bytes(r.value) for r in records]
 
 
 async def submit(intake, form=None, **headers) -> uuid.UUID:  # noqa: ANN001
@@ -111,7 +112,8 @@ async def test_an_under_18_gets_a_kind_explicit_refusal(intake):
 
 
 async def test_malformed_json_and_oversized_bodies_are_refused(intake, pool):
-    malformed = await intake.http.post("/enquiries", content=b'{"first_name": ', headers={"content-type": "application/json"})
+    malformed = await intake.http.post("/enquiries", content=b'{"first_name": ',
+                                       headers={"content-type": "application/json"})
     assert malformed.status_code == 422
     too_big = await intake.http.post("/enquiries", json={**FORM, "story": "x" * 200_000})
     assert too_big.status_code == 413

@@ -192,7 +192,8 @@ async def test_someone_elses_inbox_item_cannot_be_acknowledged(notifications, ka
 async def test_no_identifier_reaches_any_message_body_header_or_log(notifications, staff_channels, kafka_settings,
                                                                     capfd):
     sentinel = "Zqxsentinelname"
-    envelope = new_envelope(type="screening.risk.flagged", source="clinicflow/screening", subject=uuid.uuid4(), data=risk_flag(),
+    envelope = new_envelope(type="screening.risk.flagged", source="clinicflow/screening", subject=uuid.uuid4(),
+                            data=risk_flag(),
                             time=datetime.now(UTC))
     smuggled = envelope.model_copy(update={"data": {**envelope.data, "first_name": sentinel,
                                                     "email": "zqx@example.org"}})
@@ -200,7 +201,8 @@ async def test_no_identifier_reaches_any_message_body_header_or_log(notification
     await eventually(lambda: staff_channels.smtp.messages and staff_channels.chat.accepted
                      and staff_channels.sms.accepted)
     seen = b"".join(m.raw for m in staff_channels.smtp.messages)
-    seen += b"".join(a["raw"] + str(a["headers"]).encode() for a in staff_channels.chat.accepted + staff_channels.sms.accepted)
+    webhooks = staff_channels.chat.accepted + staff_channels.sms.accepted
+    seen += b"".join(a["raw"] + str(a["headers"]).encode() for a in webhooks)
     seen += str(await inbox(notifications, "dr-1", "doctor")).encode()
     assert sentinel.encode() not in seen and b"zqx@example.org" not in seen
     assert sentinel not in "".join(capfd.readouterr())

@@ -201,7 +201,8 @@ async def test_a_transient_database_failure_is_retried_without_dead_lettering(po
     async with pool.acquire() as holder, holder.transaction():
         await holder.execute("LOCK TABLE effects IN ACCESS SHARE MODE")  # blocks only the lock-timeout variant
         async with running_consumer(pool, kafka_settings, flaky_handler, retry_attempts=3) as running:
-            await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()], key=str(event.subject).encode())
+            await write_topic(kafka_settings, "enquiry.received.v1", [event.to_bytes()],
+                              key=str(event.subject).encode())
             await eventually(lambda: count_effects(pool, event.id))
             assert running.metrics.failed.labels(kind="transient")._value.get() == 2
             assert running.metrics.failed.labels(kind="handler_error")._value.get() == 0
@@ -338,7 +339,8 @@ async def test_only_one_relay_leads_and_each_event_is_published_once(pool, kafka
 
 async def test_sent_outbox_rows_are_pruned_after_their_retention(pool, kafka_settings, infrastructure, namespace):
     await add_to_outbox(pool, enquiry_received(), enquiry_received())
-    await pool.execute("UPDATE outbox SET published_at = now() - interval '2 days' WHERE seq = (SELECT min(seq) FROM outbox)")
+    await pool.execute("UPDATE outbox SET published_at = now() - interval '2 days' "
+                       "WHERE seq = (SELECT min(seq) FROM outbox)")
     relay = OutboxRelay(dsn=infrastructure.dsn, pool=pool, schema=namespace, publisher=None, metrics=Metrics(),
                         retention=timedelta(days=1))
     assert await relay.prune() == 1

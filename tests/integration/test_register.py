@@ -19,7 +19,7 @@ import pytest
 from clinicflow.register.service import page_id
 from clinicflow.shared.catalogue import DoseAdministered
 from tests.integration.conftest import bearer
-from tests.support import eventually, events_on, publish_event
+from tests.support import events_on, eventually, publish_event
 
 VIAL = "ketamine-10mg-ml-20ml"  # 200 mg a vial; reorder below 10 vials
 NURSE, DOCTOR = bearer("nurse", staff_id="rn-1"), bearer("doctor", staff_id="dr-1")
@@ -158,7 +158,8 @@ async def test_bad_input_is_refused_naming_the_field_and_roles_are_enforced(regi
                       {"amount_mg": "0", "reason": "nothing at all", "witnessed_by": "dr-1"}, status=422)
     assert zero["detail"][0]["loc"][-1] == "amount_mg"
     elsewhere = await call(register, "POST", f"/pages/{VIAL}/corrections", {
-        "amount_mg": "-1", "reason": "names an entry on no page", "witnessed_by": "dr-1", "corrects": str(uuid.uuid4())},
+        "amount_mg": "-1", "reason": "names an entry on no page", "witnessed_by": "dr-1",
+        "corrects": str(uuid.uuid4())},
         status=422)
     assert elsewhere["detail"][0]["loc"][-1] == "corrects"
     await call(register, "GET", f"/pages/{VIAL}/entries", headers=bearer("contact_centre"), status=403)

@@ -16,10 +16,10 @@ from clinicflow.intake.settings import IntakeSettings
 from clinicflow.localinfra.tokens import mint_token
 from clinicflow.notifications.app import create_app as create_notifications
 from clinicflow.notifications.settings import NotificationsSettings
-from clinicflow.screening.app import create_app as create_screening
-from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.register.app import create_app as create_register
 from clinicflow.register.settings import RegisterSettings
+from clinicflow.screening.app import create_app as create_screening
+from clinicflow.screening.settings import ScreeningSettings
 from clinicflow.sessions.app import create_app as create_sessions
 from clinicflow.sessions.settings import SessionsSettings
 from clinicflow.shared.auth import ROLES

@@ -9,7 +9,8 @@ import pytest
 from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.schemas import breaking_changes, schema_of, schema_path
 
-IDENTIFYING_FIELDS = {"first_name", "last_name", "name", "email", "phone", "date_of_birth", "story", "answers", "address"}
+IDENTIFYING_FIELDS = {"first_name", "last_name", "name", "email", "phone", "date_of_birth", "story", "answers",
+                      "address"}
 
 
 @pytest.mark.parametrize("event_type", sorted(CATALOGUE))

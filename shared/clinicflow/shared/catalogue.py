@@ -350,7 +350,7 @@ class CourseProgressUpdated(Payload):
     baseline_phq9: int = Field(description="The course's baseline PHQ-9 total.")
     latest_phq9: int = Field(description="The latest PHQ-9 total.")
     change_percent: float = Field(description="Change from baseline, % (negative is improvement).")
-    response: bool | None = Field(description="PHQ-9 reduced by 50 % or more; None when baseline < 10 (not meaningful).")
+    response: bool | None = Field(description="PHQ-9 down 50 % or more; None when baseline < 10 (not meaningful).")
     remission: bool | None = Field(description="PHQ-9 below 5; None when baseline < 10 (not meaningful).")
     instrument: Instrument | None = Field(None, description="The instrument whose measure changed the figures.")
     instruments: dict[Instrument, InstrumentFigures] = Field(

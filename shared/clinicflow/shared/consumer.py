@@ -173,7 +173,8 @@ class EventConsumer:
             except Exception as exc:
                 transient = is_transient(exc)
                 if not transient and (not is_perhaps_transient(exc) or attempt == self._retry_attempts):
-                    await self._park(record, envelope, exc)  # a defect or an unforeseen input: keep the partition moving
+                    # A defect or an unforeseen input: keep the partition moving.
+                    await self._park(record, envelope, exc)
                     return
                 self._metrics.failed.labels(kind="transient").inc()
                 log.warning("transient failure handling event", error=type(exc).__name__, attempt=attempt)

@@ -25,7 +25,9 @@ class Envelope(BaseModel):
     type: str = Field(description="Event type, e.g. `enquiry.received`; consumers route on it.")
     source: str = Field(description="The producing service, e.g. `clinicflow/intake`.")
     time: AwareDatetime = Field(description="When the fact happened (UTC).")
-    subject: uuid.UUID = Field(description="The pathway id: the one opaque id that follows a client through the clinic.")
+    subject: uuid.UUID = Field(
+        description="The pathway id: the one opaque id that follows a client through the clinic (a register event: "
+                    "the register page's id).")
     schema_version: int = Field(
         SCHEMA_VERSION, alias="schemaversion", description="Payload schema version (the topic's `.vN`)."
     )

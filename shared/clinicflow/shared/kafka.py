@@ -108,8 +108,7 @@ class KafkaPublisher:
 
         async def send_all(producer: AIOKafkaProducer) -> None:
             pending = [
-                await producer.send(m.topic, m.value, key=m.key, headers=[(k, v.encode()) for k, v in m.headers.items()])
-                for m in messages
+                await producer.send(m.topic, m.value, key=m.key, headers=_encoded(m.headers)) for m in messages
             ]
             await asyncio.gather(*pending)
 
@@ -140,13 +139,15 @@ async def ensure_topics(settings: KafkaSettings, topics: Iterable[str]) -> list[
         if wanted:
             new = [NewTopic(settings.topic_prefix + t, settings.topic_partitions, settings.topic_replication_factor,
                             topic_configs=topic_config(settings, t)) for t in wanted]
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another instance created them first
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass  # another instance created them first
         return [settings.topic_prefix + t for t in wanted]
     finally:
         await admin.close()
+
+
+def _encoded(headers: dict[str, str]) -> list[tuple[str, bytes]]:
+    return [(k, v.encode()) for k, v in headers.items()]
 
 
 def topic_config(settings: KafkaSettings, topic: str) -> dict[str, str]:

@@ -13,7 +13,8 @@ from typing import Any
 
 import structlog
 
-# Field names that hold direct identifiers, free text or answers (docs/clinical-rules.md §6); compared case-insensitively.
+# Field names that hold direct identifiers, free text or answers (docs/clinical-rules.md §6), compared
+# case-insensitively.
 IDENTIFIABLE_FIELDS = frozenset(
     {
         "name",

@@ -21,7 +21,8 @@ class Metrics:
         self.consumed = Counter("clinicflow_messages_consumed", "Events handled", ["type"], registry=r)
         self.duplicates = Counter("clinicflow_messages_duplicate", "Redelivered events skipped", ["type"], registry=r)
         self.failed = Counter("clinicflow_messages_failed", "Handler attempts that failed", ["kind"], registry=r)
-        self.dead_lettered = Counter("clinicflow_messages_dead_lettered", "Messages sent to a DLQ", ["topic"], registry=r)
+        self.dead_lettered = Counter("clinicflow_messages_dead_lettered", "Messages sent to a DLQ", ["topic"],
+                                     registry=r)
         self.published = Counter("clinicflow_messages_published", "Outbox events published", ["topic"], registry=r)
         self.handler_seconds = Histogram("clinicflow_handler_seconds", "Handler latency", ["type"], registry=r)
         self.outbox_backlog = Gauge("clinicflow_outbox_backlog", "Outbox events not yet published", registry=r)

@@ -41,7 +41,8 @@ def load_rule_file(
     except json.JSONDecodeError as exc:
         raise RuleFileError(name, [(f"line {exc.lineno}", "not valid JSON")]) from None
     except ValidationError as exc:
-        raise RuleFileError(name, [(".".join(map(str, e["loc"])) or "<root>", e["msg"]) for e in exc.errors()]) from None
+        violations = [(".".join(map(str, e["loc"])) or "<root>", e["msg"]) for e in exc.errors()]
+        raise RuleFileError(name, violations) from None
     violations = list(invariants(rules))
     if violations:
         raise RuleFileError(name, violations)

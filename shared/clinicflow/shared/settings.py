@@ -92,7 +92,8 @@ class AuthSettings(BaseSettings):
     @model_validator(mode="after")
     def _one_key_source(self) -> AuthSettings:
         if self.jwt_secret is None and self.jwks_url is None:
-            raise ValueError("set AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL: staff tokens cannot be verified without one")
+            raise ValueError("set AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL: staff tokens cannot be verified "
+                             "without one")
         if self.jwks_url is not None and not (self.issuer and self.audience):
             raise ValueError("with AUTH_JWKS_URL also set AUTH_ISSUER and AUTH_AUDIENCE: a token another application "
                              "obtained from the same identity provider must not open clinicflow")

@@ -8,7 +8,6 @@ import time
 import xml.etree.ElementTree as ET
 
 import httpx
-import pytest
 from fastapi import Response
 from starlette.requests import Request
 

@@ -52,7 +52,8 @@ def test_other_medicines_do_not():
     assert propose(history(medicines=["ssris"]), age_band="35-44", rules=RULES).outcome == "eligible"
 
 
-@pytest.mark.parametrize(("band", "outcome"), [("55-64", "eligible"), ("65-74", "needs_review"), ("75+", "needs_review")])
+@pytest.mark.parametrize(("band", "outcome"),
+                         [("55-64", "eligible"), ("65-74", "needs_review"), ("75+", "needs_review")])
 def test_age_65_or_over_needs_review(band, outcome):
     assert propose(history(), age_band=band, rules=RULES).outcome == outcome
 

@@ -12,8 +12,8 @@ import pytest
 from clinicflow.screening.rules import load_rules
 from clinicflow.shared.rulefiles import RuleFileError
 
-DEFAULT = json.loads((Path(__file__).resolve().parents[3] / "services/screening/clinicflow/screening/rules/default.json")
-                     .read_text())
+RULES_FILE = Path(__file__).resolve().parents[3] / "services/screening/clinicflow/screening/rules/default.json"
+DEFAULT = json.loads(RULES_FILE.read_text())
 
 
 def written(tmp_path: Path, change: Callable[[dict], None]) -> Path:

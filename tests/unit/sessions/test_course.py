@@ -56,7 +56,8 @@ def test_only_a_responder_moves_to_maintenance_at_a_longer_interval():
     with pytest.raises(IllegalMove, match="responded"):
         course().move_to_maintenance(2, 14, counted=5, responder=False, rules=RULES)
     maintained = course().move_to_maintenance(2, 14, counted=5, responder=True, rules=RULES)
-    assert (maintained.phase, maintained.planned_sessions, maintained.maintenance_interval_days) == ("maintenance", 7, 14)
+    assert (maintained.phase, maintained.planned_sessions, maintained.maintenance_interval_days) == (
+        "maintenance", 7, 14)
     with pytest.raises(InvalidField) as too_short:
         course().move_to_maintenance(2, 13, counted=5, responder=True, rules=RULES)
     assert too_short.value.field == "interval_days"

@@ -245,7 +245,8 @@ def test_no_dose_without_the_team_in_the_room_named():
     ordered = ready().order_dose(DOSE, act=act("dr-1", NOW, NOW))
     with pytest.raises(IllegalMove, match="supervising doctor"):
         ordered.give(act=act("rn-1", CHECKED_AT + timedelta(minutes=20)), supply=SUPPLY, rules=RULES)
-    given = ordered.name_team(TEAM).give(act=act("rn-1", CHECKED_AT + timedelta(minutes=20)), supply=SUPPLY, rules=RULES)
+    at = CHECKED_AT + timedelta(minutes=20)
+    given = ordered.name_team(TEAM).give(act=act("rn-1", at), supply=SUPPLY, rules=RULES)
     assert given.team == TEAM
 
 

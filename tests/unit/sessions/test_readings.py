@@ -16,13 +16,13 @@ from clinicflow.sessions.monitoring import (
 from clinicflow.sessions.rules import load_rules
 
 RULES = load_rules()
-CALM = dict(systolic=120, diastolic=80, heart_rate=70, spo2=98, respiratory_rate=14)
+CALM = {"systolic": 120, "diastolic": 80, "heart_rate": 70, "spo2": 98, "respiratory_rate": 14}
 
 
 def reasons(band: str = "35-44", standing: Standing = Standing(), **changes) -> list[str]:  # noqa: ANN003
     vitals = {k: changes.pop(k) for k in list(changes) if k in CALM}
-    flags = dict(escort_confirmed=True, interacting_medicines_since_last=False, alcohol_or_drugs_last_24h=False,
-                 fasted_as_instructed=True, pregnancy_excluded=True, consent_reconfirmed=True) | changes
+    flags = {"escort_confirmed": True, "interacting_medicines_since_last": False, "alcohol_or_drugs_last_24h": False,
+             "fasted_as_instructed": True, "pregnancy_excluded": True, "consent_reconfirmed": True} | changes
     check = PreDoseCheck(Vitals(**(CALM | vitals)), 70.0, **flags)
     return pre_dose_deferral_reasons(check, age_band=band, standing=standing, rules=RULES)
 

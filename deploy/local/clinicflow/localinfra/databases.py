@@ -34,7 +34,8 @@ async def provision(admin_dsn: str, schemas: dict[str, str]) -> dict[str, str]:
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
             verb = "ALTER" if exists else "CREATE"
-            await conn.execute(f"{verb} ROLE \"{role}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'")
+            await conn.execute(
+                f"{verb} ROLE \"{role}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'")
         finally:
             await conn.close()
         migrations = importlib.import_module(f"clinicflow.{service}.app").migrations()

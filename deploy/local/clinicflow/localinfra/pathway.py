@@ -120,7 +120,8 @@ class Walk:
 
 async def submit_enquiry(clinic: Clinic, *, key: str | None = None) -> uuid.UUID:
     """A web-form enquiry (idempotent under retry: the key makes a resend the same enquiry)."""
-    body = await clinic.expect(201, "intake", "POST", "/enquiries", headers={"Idempotency-Key": key or str(uuid.uuid4())},
+    body = await clinic.expect(201, "intake", "POST", "/enquiries",
+                               headers={"Idempotency-Key": key or str(uuid.uuid4())},
                                json={"first_name": "Synthetic", "last_name": "Client",
                                      "email": "synthetic.client@example.org", "phone": "07912 345678",
                                      "date_of_birth": "1986-03-14", "concerns": ["depression", "anxiety"],

@@ -1,4 +1,5 @@
-"""Intake's rules: an enquiry from first contact to a booked assessment (docs/clinical-rules.md §1 steps 1–2), with no I/O.
+"""Intake's rules: an enquiry from first contact to a booked assessment (docs/clinical-rules.md §1 steps 1–2), with
+no I/O.
 
 An enquiry moves new → in_progress (first call-back logged) → booked (assessment booked) and may be closed from any
 open state. Erasure removes the person's identifiers but keeps the coded history; an erased enquiry takes no
@@ -116,7 +117,8 @@ class Enquiry:
         self._require_open("close the enquiry")
         if reason == "unreachable" and self.callback_attempts < policy.max_attempts:
             raise IllegalMove(
-                f"cannot close as unreachable after {self.callback_attempts} of {policy.max_attempts} call-back attempts"
+                f"cannot close as unreachable after {self.callback_attempts} of {policy.max_attempts} "
+                "call-back attempts"
             )
         return replace(self, status=EnquiryStatus.CLOSED, closed_reason=reason, next_attempt_due=None)
 

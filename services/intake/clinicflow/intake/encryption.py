@@ -28,7 +28,8 @@ class FieldCipher:
             raise ValueError("the active key must be one of the keys")
         self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
         # A separate key for fingerprints, so a MAC never uses the encryption key itself.
-        self._mac_keys = {kid: hmac.digest(key, b"clinicflow intake fingerprint", "sha256") for kid, key in keys.items()}
+        self._mac_keys = {kid: hmac.digest(key, b"clinicflow intake fingerprint", "sha256")
+                          for kid, key in keys.items()}
         self.active_key_id = active
 
     @classmethod

@@ -1,4 +1,5 @@
-"""Run the notifications service: ``python -m clinicflow.notifications [serve|migrate]`` (or ``clinicflow-notifications``)."""
+"""Run the notifications service: ``python -m clinicflow.notifications [serve|migrate]`` (or
+``clinicflow-notifications``)."""
 
 import sys
 

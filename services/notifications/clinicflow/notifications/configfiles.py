@@ -103,7 +103,8 @@ def check_together(routing: Routing, directory: Directory, *, routing_file: str 
     every role its safety alerts go to. RuleFileError naming the routing file otherwise."""
     violations = list(_cross_violations(routing, directory))
     if violations:
-        raise RuleFileError(f"{routing_file or 'routing.json (packaged defaults)'} with its staff directory", violations)
+        named = routing_file or "routing.json (packaged defaults)"
+        raise RuleFileError(f"{named} with its staff directory", violations)
 
 
 def routing_violations(routing: RoutingFile) -> Iterator[Violation]:
@@ -165,7 +166,8 @@ def directory_violations(directory: DirectoryFile) -> Iterator[Violation]:
 
 
 def _cross_violations(routing: Routing, directory: Directory) -> Iterator[Violation]:
-    for role in sorted({s["role"] for r in routing.rules for s in r.recipients if "role" in s} | set(routing.team_roles)):
+    roles = {s["role"] for r in routing.rules for s in r.recipients if "role" in s} | set(routing.team_roles)
+    for role in sorted(roles):
         if not directory.with_role(role):
             yield "rules", f"nobody in the directory holds the role {role!r} that routing sends to"
     for role in sorted({s["on_call"] for r in routing.rules for s in r.recipients if "on_call" in s}):

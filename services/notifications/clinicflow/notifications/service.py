@@ -167,7 +167,8 @@ async def _record(uow: UnitOfWork, delivery: Delivery, failure: Exception | None
             await uow.notifications.add_inbox_item(delivery=delivery, now=uow.events.now)
         await _sent(uow, delivery, attempts=attempts)
         return
-    retry_at = None if isinstance(failure, PermanentFailure) else uow.config.retry.after_failure(attempts, uow.events.now)
+    permanent = isinstance(failure, PermanentFailure)
+    retry_at = None if permanent else uow.config.retry.after_failure(attempts, uow.events.now)
     if retry_at is not None:
         await uow.notifications.mark_retry(delivery_id=delivery.id, attempts=attempts, at=retry_at,
                                            error=str(failure))

@@ -17,7 +17,8 @@ class NotificationsSettings(ServiceSettings):
     http_port: int = 8004
     db_schema: str = "notifications"
     routing_file: str | None = Field(None, description="Routing rules; the packaged defaults when unset.")
-    directory_file: str | None = Field(None, description="Staff directory and on-call rota; synthetic staff when unset.")
+    directory_file: str | None = Field(None,
+                                       description="Staff directory and on-call rota; synthetic staff when unset.")
     staff_portal_url: str = "http://127.0.0.1:8080/staff"
     dispatcher_poll_seconds: float = Field(0.2, gt=0, description="How often idle workers look for due deliveries.")
     retry_first_seconds: float = Field(2.0, gt=0, description="First retry wait; doubles with jitter each attempt.")

@@ -14,5 +14,5 @@ class RegisterSettings(ServiceSettings):
     service_name: str = "register"
     http_port: int = 8005
     db_schema: str = "register"
-    rules_file: str | None = Field(None, description="The clinic's register rule file; the packaged defaults when unset.")
+    rules_file: str | None = Field(None, description="The clinic's register rules; the packaged defaults when unset.")
     watch_poll_seconds: float = Field(30.0, gt=0, description="How often unrecorded wastage is looked for.")

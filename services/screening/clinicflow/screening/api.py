@@ -68,7 +68,8 @@ class BloodPressure(_Strict):
 
 
 class HistoryIn(_Strict):
-    conditions: list[str] = Field(description="Contraindication codes present (docs/clinical-rules.md §3); empty for none.")
+    conditions: list[str] = Field(
+        description="Contraindication codes present (docs/clinical-rules.md §3); empty for none.")
     medicine_classes: list[str] = Field(default_factory=list, description="Current medicines by class.")
     blood_pressure: BloodPressure
     weight_kg: float = Field(gt=20, lt=400)

@@ -1,4 +1,5 @@
-"""A screening case from the booked intake assessment to the doctor's sign-off (docs/clinical-rules.md §1 step 3). Pure: no I/O.
+"""A screening case from the booked intake assessment to the doctor's sign-off (docs/clinical-rules.md §1 step 3).
+Pure: no I/O.
 
 open → signed_off (a doctor decided) or closed (the enquiry was closed or erased). Measures may be recorded while the
 case is open or signed off (the same scoring follows the whole course); history and sign-off only while open.
@@ -95,7 +96,8 @@ class ScreeningCase:
         if high_risk and not decision.reason:
             raise InvalidField("override_reason", "high_risk",
                                "the risk review found high risk: an eligible sign-off needs a written reason")
-        overridden = high_risk or (self.proposal.outcome != "needs_review" and decision.outcome != self.proposal.outcome)
+        against_proposal = self.proposal.outcome != "needs_review" and decision.outcome != self.proposal.outcome
+        overridden = high_risk or against_proposal
         if (overridden or self.proposal.outcome == "needs_review") and not decision.reason:
             raise InvalidField("override_reason", "missing",
                                "a written reason is required to decide against or on review of the proposal")

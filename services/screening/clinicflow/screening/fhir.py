@@ -1,4 +1,5 @@
-"""FHIR export of a pathway's measures: a QuestionnaireResponse and an Observation per questionnaire (docs/clinical-rules.md §7).
+"""FHIR export of a pathway's measures: a QuestionnaireResponse and an Observation per questionnaire
+(docs/clinical-rules.md §7).
 
 Resources are validated with fhir.resources' R4B models, which match R4 for the resources used here. The subject is
 the opaque pathway id, never a person's identifier.

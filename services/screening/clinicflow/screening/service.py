@@ -130,7 +130,8 @@ async def review_risk(uow: UnitOfWork, pathway_id: uuid.UUID, *, doctor_id: str,
     """A doctor's risk review answers every open safety flag of the pathway → `screening.risk.reviewed` (a course
     is held while the latest review found high risk, or while a flag raised after it waits)."""
     case = (await uow.screening.get_case(pathway_id=pathway_id, for_update=True)).review_risk(risk_level)
-    await uow.screening.review_risk_flags(pathway_id=pathway_id, doctor_id=doctor_id, at=uow.events.now, level=risk_level)
+    await uow.screening.review_risk_flags(pathway_id=pathway_id, doctor_id=doctor_id, at=uow.events.now,
+                                          level=risk_level)
     await uow.screening.save_case(case=case)
     await uow.events.emit(pathway_id, catalogue.RiskReviewed(
         risk_level=risk_level, reviewed_by=doctor_id, rule_set_version=uow.rules.version,

@@ -108,7 +108,8 @@ class Course:
                                f"at most {rules.maintenance.sessions_at_most} maintenance sessions at a time")
         if interval_days < rules.maintenance.minimum_interval_days:
             raise InvalidField("interval_days", "too_short",
-                               f"maintenance sessions are at least {rules.maintenance.minimum_interval_days} days apart")
+                               f"maintenance sessions are at least {rules.maintenance.minimum_interval_days} days "
+                               "apart")
         return replace(self, phase="maintenance", maintenance_interval_days=interval_days,
                        planned_sessions=counted + sessions)
 

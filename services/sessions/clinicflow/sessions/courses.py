@@ -149,7 +149,8 @@ async def plan_course(uow: UnitOfWork, course_id: uuid.UUID, planned_sessions: i
     """A doctor sets how many sessions the acute course plans (the route's default when none is given)
     → `course.plan.changed`."""
     course = await uow.sessions.course(course_id=course_id, for_update=True)
-    planned = planned_sessions or uow.rules.planned_sessions.by_route.get(route or "", uow.rules.planned_sessions.default)
+    plans = uow.rules.planned_sessions
+    planned = planned_sessions or plans.by_route.get(route or "", plans.default)
     counted = sessions_counted(await uow.sessions.sessions_of_course(course_id=course_id))
     course = course.plan(planned, counted=counted, rules=uow.rules)
     await _save_plan(uow, course, "planned", doctor_id, reason=route and f"route_{route}")
