@@ -12,13 +12,14 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from clinicflow.localinfra.pathway import Walk, submit_enquiry, walk_pathway
+from clinicflow.localinfra.pathway import DOCTOR, IV, NURSE, PRE_DOSE, Walk, start_course, submit_enquiry, walk_pathway
 from clinicflow.localinfra.ports import free_port
 from clinicflow.shared.catalogue import RiskFlagged
 from tests.e2e.harness import REPO, System
@@ -222,3 +223,61 @@ async def test_the_clinical_lead_counts_stock_sees_the_discrepancy_and_resolves_
     await page.get_by_label("How it was resolved").fill("A vial found broken in the fridge; wasted and witnessed")
     await page.get_by_role("button", name="Resolve").click()
     await expect(page.get_by_text("None open.")).to_be_visible()
+
+
+async def test_a_nurse_gives_a_dose_a_doctor_witnesses_it_and_a_breaching_reading_alerts_at_the_bedside(
+        system, portal, page):
+    clinic = system.clinic()
+    try:
+        pathway, course_id = await start_course(clinic, Walk(sessions=2))
+        now = datetime.now(UTC).isoformat()
+        session = await clinic.expect(201, "sessions", "POST", f"/courses/{course_id}/sessions", who=NURSE,
+                                      json={"scheduled_at": now})
+        sid = session["session_id"]
+        await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/pre-dose-check", who=NURSE, json=PRE_DOSE)
+        await clinic.expect(200, "sessions", "POST", f"/sessions/{sid}/dose-order", who=DOCTOR, json=IV)
+    finally:
+        await clinic.close()
+    await sign_in(page, portal, "Nurse (rn-1)")
+    await page.goto(f"{portal}/pathways/{pathway}")
+    await page.get_by_role("link", name="open").click()
+    await expect(page.get_by_role("heading", name="Record the dose given")).to_be_visible()
+    await assert_accessible(page)
+    # A batch typed wrong is refused beside its field, keeping what was typed.
+    await page.get_by_label("Batch on the vial or device").fill("KT 2611A")
+    await page.get_by_label("Volume drawn up (mL; not for a nasal device)").fill("3.7")
+    await page.get_by_role("button", name="I gave this dose now").click()
+    await expect(page.locator("#batch-error")).to_contain_text("should match pattern")
+    await expect(page.get_by_label("Volume drawn up (mL; not for a nasal device)")).to_have_value("3.7")
+    await page.get_by_label("Batch on the vial or device").fill("KT2611A")
+    await page.get_by_role("button", name="I gave this dose now").click()
+    await expect(page.locator("dd").filter(has_text="batch KT2611A")).to_contain_text("by rn-1")
+    await expect(page.get_by_role("button", name="I witnessed this dose")).to_be_visible()
+
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, portal, "Doctor (dr-2)")
+    await page.goto(f"{portal}/pathways/{pathway}/sessions/{sid}")
+    await page.get_by_role("button", name="I witnessed this dose").click()
+    await expect(page.locator("dd").filter(has_text="by dr-2")).to_be_visible()
+    await page.get_by_label("Systolic (mmHg)").fill("128")
+    await page.get_by_label("Diastolic (mmHg)").fill("82")
+    await page.get_by_label("Heart rate (bpm)").fill("74")
+    await page.get_by_label("SpO2 (%)").fill("89")
+    await page.get_by_role("button", name="Record the readings").click()
+    await expect(page.locator(".banner.urgent")).to_contain_text("spo2 below")
+    await assert_accessible(page)
+    await shot(page, "dosing-session")
+
+    # The dose is in the controlled-drugs register, from the session itself, with who gave and who witnessed it.
+    clinic = system.clinic()
+    try:
+        entry = await clinic.until(lambda: _administered(clinic, sid), what="the dose in the register")
+    finally:
+        await clinic.close()
+    assert (entry["batch"], entry["recorded_by"], entry["witnessed_by"], entry["amount_mg"]) == (
+        "KT2611A", "rn-1", "dr-2", "-37.000")
+
+
+async def _administered(clinic, session_id: str) -> dict | None:  # noqa: ANN001
+    response = await clinic.request("register", "GET", f"/administrations/{session_id}", who=NURSE)
+    return response.json() if response.status_code == 200 else None

@@ -8,9 +8,9 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Form, Request
@@ -20,7 +20,14 @@ from fastapi.templating import Jinja2Templates
 
 from clinicflow.portal.charts import NAMES, trajectory_svg
 from clinicflow.portal.cookies import Cookies, StaffSession, new_csrf
-from clinicflow.portal.enquiries import CALL_OUTCOMES, CLOSE_REASONS, FUNDING_ROUTES, PURPOSES, assessment_time, work_list
+from clinicflow.portal.enquiries import (
+    CALL_OUTCOMES,
+    CLOSE_REASONS,
+    FUNDING_ROUTES,
+    PURPOSES,
+    assessment_time,
+    work_list,
+)
 from clinicflow.portal.services import Refused, ServiceDown, Services
 from clinicflow.portal.settings import PortalSettings
 from clinicflow.shared.settings import AuthSettings
@@ -164,6 +171,70 @@ def create_app(settings: PortalSettings) -> FastAPI:
         charts = {name: trajectory_svg(name, figures) for name, figures in (course or {}).get("outcomes", {}).items()}
         return page(request, "pathway.html", staff, pathway_id=pathway_id, course=course, charts=charts,
                     names=NAMES)
+
+    async def session_page(request: Request, staff: StaffSession, pathway_id: uuid.UUID, session_id: uuid.UUID, *,
+                           errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
+                           breached: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
+        course = await services.call("sessions", "GET", f"/pathways/{pathway_id}/course", token=staff.token)
+        session = next((s for s in course["sessions"] if s["session_id"] == str(session_id)), None)
+        if session is None:
+            raise Refused(404, "this course has no such dosing session")
+        products = None
+        if session["status"] == "ready" and session["dose"] and not session["given"]:
+            try:  # the products to choose from; without the register the code is typed (the register checks it)
+                products = await services.call("register", "GET", "/pages", token=staff.token)
+            except ServiceDown:
+                products = None
+        return page(request, "session.html", staff, status_code=status_code, pathway_id=pathway_id, course=course,
+                    session=session, products=products, errors=errors or {}, typed=typed or {},
+                    breached=breached or [], can_chart=staff.has_any("nurse", "doctor"),
+                    can_witness=staff.has_any("nurse", "doctor", "clinician"))
+
+    @app.get("/pathways/{pathway_id}/sessions/{session_id}", response_class=HTMLResponse)
+    async def dosing_session(request: Request, pathway_id: uuid.UUID, session_id: uuid.UUID) -> HTMLResponse:
+        """One dosing session at the bedside: the dose and who gave and witnessed it, every reading, and the next
+        step for the person signed in."""
+        return await session_page(request, signed_in(request), pathway_id, session_id)
+
+    async def chart(request: Request, pathway_id: uuid.UUID, session_id: uuid.UUID, csrf: str, step: str,
+                    body: dict[str, Any] | None, typed: dict[str, str]) -> Response:
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        try:
+            answer = await services.call("sessions", "POST", f"/sessions/{session_id}/{step}", token=staff.token,
+                                         json=body)
+        except Refused as refused:
+            if refused.status not in (409, 422):
+                raise
+            return await session_page(request, staff, pathway_id, session_id, errors=refused.by_field(),
+                                      typed=typed, status_code=refused.status)
+        if answer and answer.get("breached"):  # shown at once on the page the nurse is on; the alert is already out
+            return await session_page(request, staff, pathway_id, session_id, breached=answer["breached"])
+        return RedirectResponse(f"/pathways/{pathway_id}/sessions/{session_id}", status_code=303)
+
+    @app.post("/pathways/{pathway_id}/sessions/{session_id}/dose")
+    async def give_dose(request: Request, pathway_id: uuid.UUID, session_id: uuid.UUID, csrf: str = Form(),
+                        product: str = Form(""), batch: str = Form(""), volume_drawn_ml: str = Form("")) -> Response:
+        typed = {"product": product, "batch": batch.strip(), "volume_drawn_ml": volume_drawn_ml}
+        body = {"product": product, "batch": batch.strip()} | (
+            {"volume_drawn_ml": volume_drawn_ml} if volume_drawn_ml.strip() else {})
+        return await chart(request, pathway_id, session_id, csrf, "dose", body, typed)
+
+    @app.post("/pathways/{pathway_id}/sessions/{session_id}/witness")
+    async def witness_dose(request: Request, pathway_id: uuid.UUID, session_id: uuid.UUID, csrf: str = Form()
+                           ) -> Response:
+        return await chart(request, pathway_id, session_id, csrf, "dose/witness", None, {})
+
+    @app.post("/pathways/{pathway_id}/sessions/{session_id}/vitals")
+    async def record_vitals(request: Request, pathway_id: uuid.UUID, session_id: uuid.UUID, csrf: str = Form(),
+                            systolic: str = Form(""), diastolic: str = Form(""), heart_rate: str = Form(""),
+                            spo2: str = Form(""), respiratory_rate: str = Form(""), moaas: str = Form("")
+                            ) -> Response:
+        typed = {"systolic": systolic, "diastolic": diastolic, "heart_rate": heart_rate, "spo2": spo2,
+                 "respiratory_rate": respiratory_rate, "moaas": moaas}
+        body = {k: v.strip() for k, v in typed.items() if v.strip() or k in ("systolic", "diastolic", "heart_rate",
+                                                                               "spo2")}
+        return await chart(request, pathway_id, session_id, csrf, "vitals", body, typed)
 
     @app.get("/outcomes", response_class=HTMLResponse)
     async def outcomes(request: Request) -> HTMLResponse:
