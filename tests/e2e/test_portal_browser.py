@@ -12,14 +12,27 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from clinicflow.localinfra.pathway import DOCTOR, IV, NURSE, PRE_DOSE, Walk, start_course, submit_enquiry, walk_pathway
+from clinicflow.localinfra.pathway import (
+    CLINICIAN,
+    CONTACT,
+    DOCTOR,
+    GAD7_BASELINE,
+    IV,
+    NURSE,
+    PHQ9_BASELINE,
+    PRE_DOSE,
+    Walk,
+    start_course,
+    submit_enquiry,
+    walk_pathway,
+)
 from clinicflow.localinfra.ports import free_port
 from clinicflow.shared.catalogue import RiskFlagged
 from tests.e2e.harness import REPO, System
@@ -281,3 +294,49 @@ async def test_a_nurse_gives_a_dose_a_doctor_witnesses_it_and_a_breaching_readin
 async def _administered(clinic, session_id: str) -> dict | None:  # noqa: ANN001
     response = await clinic.request("register", "GET", f"/administrations/{session_id}", who=NURSE)
     return response.json() if response.status_code == 200 else None
+
+
+async def test_a_clinician_scores_a_phq9_in_the_browser_and_a_doctor_reviews_risk_and_signs_off(
+        system, portal, page):
+    clinic = system.clinic()
+    try:
+        pathway = await submit_enquiry(clinic)
+        await clinic.expect(200, "intake", "POST", f"/enquiries/{pathway}/assessment", who=CONTACT, json={
+            "assessment_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(), "clinician_id": "cl-1",
+            "funding": {"route": "self_funded"}})
+        await clinic.until(lambda: _screening_open(clinic, pathway), what="the screening case")
+        await clinic.expect(201, "screening", "POST", f"/pathways/{pathway}/measures", who=CLINICIAN,
+                            json={"instrument": "gad7", "answers": GAD7_BASELINE, "context": "baseline"})
+    finally:
+        await clinic.close()
+    await sign_in(page, portal, "Clinician (cl-1)")
+    await page.goto(f"{portal}/pathways/{pathway}/screening")
+    await expect(page.get_by_role("heading", name="Record a questionnaire")).to_be_visible()
+    await assert_accessible(page)
+    # Item 4 skipped, item 9 endorsed: the form is refused naming item 4, and the item-9 alert is raised all the same.
+    for item, answer in enumerate(PHQ9_BASELINE[:8] + [1], start=1):
+        if item != 4:
+            await page.get_by_label(f"Item {item}", exact=False).first.select_option(str(answer))
+    await page.get_by_role("button", name="Score it").click()
+    await expect(page.locator("#item4-error")).to_contain_text("item 4 must be an integer")
+    await expect(page.locator(".banner.urgent")).to_contain_text("phq9 item9")
+    await expect(page.locator("#item9")).to_have_value("1")
+    await page.locator("#item4").select_option("2")
+    await page.get_by_role("button", name="Score it").click()
+    await expect(page.get_by_role("row").filter(has_text="PHQ-9")).to_contain_text("19")
+    await shot(page, "screening")
+
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, portal, "Doctor (on call first) (dr-1)")
+    await page.goto(f"{portal}/pathways/{pathway}/screening")
+    await page.get_by_role("button", name="Sign off").click()  # nothing chosen: refused beside the field
+    await expect(page.locator("#outcome-error")).to_be_visible()
+    await page.get_by_label("Risk found").select_option("low")
+    await page.get_by_role("button", name="Record the risk review").click()
+    await expect(page.locator(".banner.urgent")).to_have_count(0)
+    await assert_accessible(page)
+
+
+async def _screening_open(clinic, pathway: uuid.UUID) -> bool:  # noqa: ANN001
+    response = await clinic.request("screening", "GET", f"/pathways/{pathway}/screening", who=NURSE)
+    return response.status_code == 200

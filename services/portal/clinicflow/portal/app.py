@@ -28,6 +28,7 @@ from clinicflow.portal.enquiries import (
     assessment_time,
     work_list,
 )
+from clinicflow.portal.questionnaires import CONTEXTS, QUESTIONNAIRES, answers_from_form
 from clinicflow.portal.services import Refused, ServiceDown, Services
 from clinicflow.portal.settings import PortalSettings
 from clinicflow.shared.settings import AuthSettings
@@ -171,6 +172,58 @@ def create_app(settings: PortalSettings) -> FastAPI:
         charts = {name: trajectory_svg(name, figures) for name, figures in (course or {}).get("outcomes", {}).items()}
         return page(request, "pathway.html", staff, pathway_id=pathway_id, course=course, charts=charts,
                     names=NAMES)
+
+    async def screening_page(request: Request, staff: StaffSession, pathway_id: uuid.UUID, *,
+                             errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
+                             instrument: str = "phq9", status_code: int = 200) -> HTMLResponse:
+        case = await services.call("screening", "GET", f"/pathways/{pathway_id}/screening", token=staff.token)
+        return page(request, "screening.html", staff, status_code=status_code, pathway_id=pathway_id, case=case,
+                    errors=errors or {}, typed=typed or {}, questionnaire=QUESTIONNAIRES[instrument],
+                    questionnaires=QUESTIONNAIRES, contexts=CONTEXTS, names=NAMES,
+                    can_measure=staff.has_any("clinician", "doctor", "nurse"), is_doctor=staff.has_any("doctor"))
+
+    @app.get("/pathways/{pathway_id}/screening", response_class=HTMLResponse)
+    async def screening(request: Request, pathway_id: uuid.UUID, instrument: str = "phq9") -> HTMLResponse:
+        """The screening case: questionnaires scored, the contraindication proposal, safety flags, the sign-off."""
+        return await screening_page(request, signed_in(request), pathway_id,
+                                    instrument=instrument if instrument in QUESTIONNAIRES else "phq9")
+
+    async def act_on_screening(request: Request, pathway_id: uuid.UUID, csrf: str, path: str, body: dict[str, Any],
+                               typed: dict[str, str], instrument: str = "phq9") -> Response:
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        try:
+            await services.call("screening", "POST", f"/pathways/{pathway_id}/{path}", token=staff.token, json=body)
+        except Refused as refused:
+            if refused.status not in (409, 422):
+                raise
+            errors = {(f"item{int(k) + 1}" if k.isdigit() else k): v for k, v in refused.by_field().items()}
+            return await screening_page(request, staff, pathway_id, errors=errors, typed=typed,
+                                        instrument=instrument, status_code=refused.status)
+        return RedirectResponse(f"/pathways/{pathway_id}/screening", status_code=303)
+
+    @app.post("/pathways/{pathway_id}/screening/measures")
+    async def record_measure(request: Request, pathway_id: uuid.UUID) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        instrument = form.get("instrument", "")
+        if instrument not in QUESTIONNAIRES:
+            raise Refused(422, "choose a questionnaire")
+        body = {"instrument": instrument, "context": form.get("context", "baseline"),
+                "answers": answers_from_form(QUESTIONNAIRES[instrument], form)}
+        return await act_on_screening(request, pathway_id, form.get("csrf", ""), "measures", body, form, instrument)
+
+    @app.post("/pathways/{pathway_id}/screening/risk-review")
+    async def review_risk(request: Request, pathway_id: uuid.UUID, csrf: str = Form(), risk_level: str = Form("")
+                          ) -> Response:
+        return await act_on_screening(request, pathway_id, csrf, "risk-review", {"risk_level": risk_level},
+                                      {"risk_level": risk_level})
+
+    @app.post("/pathways/{pathway_id}/screening/sign-off")
+    async def sign_off(request: Request, pathway_id: uuid.UUID, csrf: str = Form(), outcome: str = Form(""),
+                       override_reason: str = Form("")) -> Response:
+        body = {"outcome": outcome} | ({"override_reason": override_reason} if override_reason.strip() else {})
+        return await act_on_screening(request, pathway_id, csrf, "sign-off", body,
+                                      {"outcome": outcome, "override_reason": override_reason})
 
     async def session_page(request: Request, staff: StaffSession, pathway_id: uuid.UUID, session_id: uuid.UUID, *,
                            errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
