@@ -1,11 +1,11 @@
 """A Docker engine with Compose v2 on this machine, and the images docker-compose.yml needs where no registry can
-be reached: the pieces the compose test (tests/compose/) stands on.
+be reached: the pieces the compose test (tests/deploy/) stands on.
 
 - The engine: the one that answers, or else Debian's ``docker.io`` installed and ``dockerd`` started.
 - Compose v2: the plugin if installed, or else built from its Go module (``go install`` refuses the module because of
   its ``exclude`` directives, so it is downloaded and built in place) and cached.
 - A Debian bookworm base image from the package mirror (``debootstrap`` + ``docker import``), the test's stand-ins
-  for the official images (tests/compose/images/), and the clinicflow image built offline from a wheelhouse the host
+  for the official images (tests/deploy/images/), and the clinicflow image built offline from a wheelhouse the host
   makes: the host reaches PyPI through a TLS-inspecting proxy the containers do not trust, and no CA goes into an
   image. Everything built is kept (images in the engine, downloads under ``~/.cache/clinicflow``), so a second run
   reuses it.
@@ -25,8 +25,9 @@ from pathlib import Path
 from clinicflow.localinfra.kafka import kafka_version, resolve_jars
 
 REPO = Path(__file__).resolve().parents[4]
-IMAGES = REPO / "tests" / "compose" / "images"
+IMAGES = REPO / "tests" / "deploy" / "images"
 COMPOSE_VERSION = "v2.40.3"
+KUSTOMIZE_VERSION = "v5.8.3"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_IMAGE = "clinicflow-test/debian:bookworm"
 PYTHON_IMAGE = "clinicflow-test/python:3.11-bookworm"
@@ -67,23 +68,35 @@ def ensure_engine(timeout: float = 60) -> None:
         time.sleep(0.5)
 
 
+def go_tool(module: str, version: str, package: str, name: str, *, ldflags: str = "-s -w") -> Path:
+    """A command built from a Go module at a pinned version and kept in the cache. The module is downloaded and built
+    in place rather than with ``go install``, which refuses modules with ``exclude`` or ``replace`` directives."""
+    built = cache() / f"{name}-{version}"
+    if built.exists():
+        return built
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
+    downloaded = json.loads(_run("go", "mod", "download", "-json", f"{module}@{version}", capture_output=True,
+                                 env=env, cwd=tempfile.gettempdir()).stdout)
+    staging = built.with_suffix(".partial")
+    _run("go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(staging), package, cwd=downloaded["Dir"], env=env)
+    staging.rename(built)
+    return built
+
+
 def ensure_compose() -> None:
-    """``docker compose`` (v2): the installed plugin, or one built from its Go module and kept in the cache."""
+    """``docker compose`` (v2): the installed plugin, or one built from its Go module."""
     if _answers("docker", "compose", "version"):
         return
-    built = cache() / f"docker-compose-{COMPOSE_VERSION}"
-    if not built.exists():
-        env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
-        module = json.loads(_run("go", "mod", "download", "-json", f"github.com/docker/compose/v2@{COMPOSE_VERSION}",
-                                 capture_output=True, env=env, cwd=tempfile.gettempdir()).stdout)
-        staging = built.with_suffix(".partial")
-        _run("go", "build", "-trimpath", "-ldflags",
-             f"-s -w -X github.com/docker/compose/v2/internal.Version={COMPOSE_VERSION}", "-o", str(staging), "./cmd",
-             cwd=module["Dir"], env=env)
-        staging.rename(built)
+    built = go_tool("github.com/docker/compose/v2", COMPOSE_VERSION, "./cmd", "docker-compose",
+                    ldflags=f"-s -w -X github.com/docker/compose/v2/internal.Version={COMPOSE_VERSION}")
     plugins = Path.home() / ".docker" / "cli-plugins"
     plugins.mkdir(parents=True, exist_ok=True)
     shutil.copy2(built, plugins / "docker-compose")
+
+
+def kustomize() -> Path:
+    """kustomize, built from its Go module (the version pinned here)."""
+    return go_tool("sigs.k8s.io/kustomize/kustomize/v5", KUSTOMIZE_VERSION, ".", "kustomize")
 
 
 def _has_image(tag: str) -> bool:

@@ -1,8 +1,8 @@
 """`docker compose up` of the real docker-compose.yml on a Docker engine, as an operator runs it.
 
 The engine is the one that answers, or Debian's started here; images the compose file names but no registry can
-provide here are stood in for by locally built ones honouring the same interface (tests/compose/images/, laid over by
-tests/compose/compose.test.yml, each change explained there); the clinicflow image is built from the repository's
+provide here are stood in for by locally built ones honouring the same interface (tests/deploy/images/, laid over by
+tests/deploy/compose.test.yml, each change explained there); the clinicflow image is built from the repository's
 Dockerfile, offline. Then: every healthcheck passes, clients walk the pathway through the published ports while a
 service container and the broker container restart, and nothing is lost or doubled (events, staff email at the
 Mailpit API, the controlled-drugs register); every service stops on SIGTERM within its grace period with no event
@@ -73,7 +73,7 @@ def composed(tmp_path_factory) -> Iterator[Composed]:  # noqa: ANN001
                                   f"INTAKE_ENCRYPTION_KEYS=k1:{key}\nKAFKA_TOPIC_PARTITIONS=3\n"
                                   "NOTIFICATIONS_STAFF_PORTAL_URL=http://localhost:8000\n")
     command = ["docker", "compose", "-p", f"cf{uuid.uuid4().hex[:8]}", "--project-directory", str(project),
-               "-f", str(REPO / "docker-compose.yml"), "-f", str(REPO / "tests" / "compose" / "compose.test.yml")]
+               "-f", str(REPO / "docker-compose.yml"), "-f", str(REPO / "tests" / "deploy" / "compose.test.yml")]
     running = Composed(command, {**os.environ, "CLINICFLOW_REPO": str(REPO)}, 0.0)
     started = time.monotonic()
     try:
