@@ -27,7 +27,7 @@ from clinicflow.localinfra.kafka import kafka_version, resolve_jars
 REPO = Path(__file__).resolve().parents[4]
 IMAGES = REPO / "tests" / "deploy" / "images"
 COMPOSE_VERSION = "v2.40.3"
-KUSTOMIZE_VERSION = "v5.8.3"
+KUSTOMIZE_VERSION = "v5.8.2"  # v5.8.3 needs Go 1.27; these machines have 1.26
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_IMAGE = "clinicflow-test/debian:bookworm"
 PYTHON_IMAGE = "clinicflow-test/python:3.11-bookworm"
