@@ -110,6 +110,7 @@ def ensure_base_image() -> None:
     rootfs = cache() / "debian-bookworm-minbase.tar"
     if not rootfs.exists():
         if not shutil.which("debootstrap"):
+            _run("apt-get", "update", "-qq")
             _run("apt-get", "install", "-y", "-qq", "debootstrap", stdout=subprocess.DEVNULL)
         with tempfile.TemporaryDirectory() as tree:
             _run("debootstrap", "--variant=minbase", "bookworm", tree, DEBIAN_MIRROR, stdout=subprocess.DEVNULL)
