@@ -106,10 +106,12 @@ async def count_effects(pool: asyncpg.Pool, event_id: uuid.UUID) -> int:
 
 
 @asynccontextmanager
-async def kafka_publisher(kafka: KafkaSettings, **producer_options: object) -> AsyncIterator[KafkaPublisher]:
-    """A publisher for relays under test (short timeout); the topics exist."""
+async def kafka_publisher(kafka: KafkaSettings, *, timeout_seconds: float = 5, **producer_options: object
+                          ) -> AsyncIterator[KafkaPublisher]:
+    """A publisher for relays under test (short timeout by default); the topics exist."""
     await ensure_topics(kafka, TOPICS)
-    publisher = KafkaPublisher(kafka, client_id=f"{SERVICE}-relay", timeout_seconds=5, **producer_options)
+    publisher = KafkaPublisher(kafka, client_id=f"{SERVICE}-relay", timeout_seconds=timeout_seconds,
+                               **producer_options)
     try:
         yield publisher
     finally:

@@ -300,7 +300,8 @@ async def test_a_producer_whose_numbering_broke_is_replaced_and_the_relay_goes_o
     batch to that partition as out of sequence. Here the lost batch is made by skipping one number by hand."""
     pathway = uuid.uuid4()  # one partition: the one whose numbering breaks
     first, second, third = (enquiry_received(pathway) for _ in range(3))
-    async with kafka_publisher(kafka_settings) as publisher:
+    # Time enough for the broker's refusal on a busy machine: only the refusal, not a timeout, proves the fault.
+    async with kafka_publisher(kafka_settings, timeout_seconds=30) as publisher:
         relay = relay_for(pool, kafka_settings, infrastructure, namespace, publisher)
         await add_to_outbox(pool, first)
         assert await relay.publish_pending() == 1

@@ -111,7 +111,8 @@ async def test_doses_outside_the_protocol_need_the_doctors_reason(sessions, kafk
                                                                    "override_reason": "partial response at 0.75"},
                          headers=DOCTOR)
     assert ordered["dose"] == {"route": "iv", "mg": 63.0, "mg_per_kg": 0.9, "weight_kg": 70.0, "infusion_minutes": 40,
-                               "within_protocol": False, "overridden": True}
+                               "within_protocol": False, "overridden": True,
+                               "product": None, "batch": None, "volume_drawn_ml": None}  # until it is given
     [override] = await events_on(kafka_settings, "session.overridden")
     assert {k: override.data[k] for k in ("step", "rule", "overridden_by")} == {
         "step": "dose", "rule": "dose_outside_protocol", "overridden_by": "dr-1"}
