@@ -25,10 +25,18 @@ from clinicflow.shared.asyncapi import asyncapi_document
 from clinicflow.shared.auth import TokenVerifier
 from clinicflow.shared.catalogue import CATALOGUE, produced_by
 from clinicflow.shared.consumer import EventConsumer, Handler
-from clinicflow.shared.database import Migration, check_migrated, create_pool, migrate, platform_migrations
+from clinicflow.shared.database import (
+    Migration,
+    check_migrated,
+    create_pool,
+    migrate,
+    platform_migrations,
+    transaction,
+)
 from clinicflow.shared.errors import DomainError, InvalidField, InvalidFields
 from clinicflow.shared.kafka import KafkaPublisher, create_broker, ensure_topics
 from clinicflow.shared.logs import configure_logging
+from clinicflow.shared.loops import repeat
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.outbox import EventWriter, Outbox, OutboxRelay
 from clinicflow.shared.settings import ServiceSettings
@@ -104,6 +112,21 @@ def transactional(build: Callable[[asyncpg.Connection, EventWriter], T], *, sour
             await runtime.pool.release(conn)
 
     return Depends(unit_of_work, scope="function")
+
+
+def every_pass(name: str, work: Callable[[asyncpg.Connection, EventWriter], Awaitable[int]], *, source: str,
+               idle_seconds: float) -> Callable[[ServiceRuntime], Awaitable[None]]:
+    """A background task for :class:`ServiceDefinition`: ``work`` on one transaction with its event writer, repeated
+    until cancelled (at once while it did something, after ``idle_seconds`` when idle, never dying: ``repeat``)."""
+
+    async def run(runtime: ServiceRuntime) -> None:
+        async def one_pass() -> int:
+            async with transaction(runtime.pool) as conn:
+                return await work(conn, EventWriter(Outbox(conn), source=source, now=runtime.clock()))
+
+        await repeat(name, one_pass, idle_seconds=idle_seconds)
+
+    return run
 
 
 def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastAPI:

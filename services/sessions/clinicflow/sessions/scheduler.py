@@ -11,23 +11,10 @@ from clinicflow.sessions.integrations import publish_due_integrations
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.sessions.unit_of_work import SOURCE, UnitOfWork
-from clinicflow.shared.database import transaction
-from clinicflow.shared.loops import repeat
-from clinicflow.shared.outbox import EventWriter, Outbox
-from clinicflow.shared.runtime import ServiceRuntime
-
-
-async def tick(runtime: ServiceRuntime, rules: SessionRules) -> int:
-    """One pass: publish what has fallen due; returns how many events were written."""
-    async with transaction(runtime.pool) as conn:
-        events = EventWriter(Outbox(conn), source=SOURCE, now=runtime.clock())
-        return await publish_due_integrations(UnitOfWork(SessionsRepository(conn), events, rules))
+from clinicflow.shared.runtime import every_pass
 
 
 def integration_scheduler(rules: SessionRules, *, poll_seconds: float):  # noqa: ANN201 - a background starter
-    """A background task for the runtime: tick until cancelled, at once while there is more, never dying."""
-
-    async def run(runtime: ServiceRuntime) -> None:
-        await repeat("integration-scheduler", lambda: tick(runtime, rules), idle_seconds=poll_seconds)
-
-    return run
+    """A background task for the runtime: publish what has fallen due, at once while there is more, never dying."""
+    return every_pass("integration-scheduler", lambda conn, events: publish_due_integrations(
+        UnitOfWork(SessionsRepository(conn), events, rules)), source=SOURCE, idle_seconds=poll_seconds)
