@@ -16,14 +16,18 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_FIND_LINKS=/wheelhous
 WORKDIR /src
 COPY wheelhouse/ /wheelhouse/
 RUN python -m venv /opt/clinicflow && /opt/clinicflow/bin/pip install --upgrade pip==25.3 build==1.3.0
+# Every dependency at the version and with the hash requirements.lock names: the same image from the same commit.
+COPY requirements.lock ./
+RUN /opt/clinicflow/bin/pip install --require-hashes -r requirements.lock
 COPY shared/ shared/
 COPY services/ services/
 RUN for package in shared services/intake services/screening services/sessions services/notifications \
                    services/register; do \
         /opt/clinicflow/bin/python -m build --wheel --outdir /wheels "$package" || exit 1; \
     done \
- && /opt/clinicflow/bin/pip install /wheels/*.whl \
- && /opt/clinicflow/bin/pip uninstall -y build pyproject_hooks
+ && /opt/clinicflow/bin/pip install --no-deps /wheels/*.whl \
+ && /opt/clinicflow/bin/pip uninstall -y build pyproject_hooks \
+ && /opt/clinicflow/bin/pip check
 
 # --- runtime: slim, non-root, no compilers, no wheels ---------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 AXE := .tools/node_modules/axe-core/axe.min.js
 
-.PHONY: run test install browser clean
+.PHONY: run test install browser lock clean
 
 run: install
 	$(BIN)/python -m clinicflow.localinfra run
@@ -31,11 +31,25 @@ $(AXE):
 
 install: $(STAMP)
 
-$(STAMP): requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+# Held to requirements.lock's versions, so the tests run what the image runs (pip takes no hashes for an editable
+# install, so the constraints are the lock without them).
+$(STAMP): requirements-dev.txt requirements.lock $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p))
+	sed -e '/--hash/d' -e 's/ \\$$//' requirements.lock > $(VENV)/constraints.txt
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt -c $(VENV)/constraints.txt \
+		$(foreach p,$(PACKAGES),-e ./$(p))
 	touch $(STAMP)
+
+# The image's dependencies, resolved from the pyproject.toml files, exact and hashed (requirements.lock).
+IMAGE_PACKAGES := shared services/intake services/screening services/sessions services/notifications services/register
+lock: install
+	printf '%s\n' $(foreach p,$(IMAGE_PACKAGES),./$(p)) | $(BIN)/uv pip compile - --generate-hashes \
+		--python-version 3.11 --no-header $(foreach p,$(IMAGE_PACKAGES),--no-emit-package clinicflow-$(notdir $(p))) \
+		> $(VENV)/requirements.lock
+	{ echo "# The image's dependencies, exact and hashed: the Dockerfile installs them with --require-hashes, and"; \
+	  echo "# make install holds the development environment to the same versions. Made by make lock: run it after"; \
+	  echo "# changing a pyproject.toml's dependencies."; cat $(VENV)/requirements.lock; } > requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .tools

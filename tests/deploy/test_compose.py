@@ -69,10 +69,11 @@ def composed(tmp_path_factory) -> Iterator[Composed]:  # noqa: ANN001
     build_clinicflow_image()
     project = tmp_path_factory.mktemp("compose")
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    logins = "".join(f"{login.upper()}_DATABASE_PASSWORD={uuid.uuid4().hex}\n" for login in ("migrator", *SERVICES))
     (project / ".env").write_text(f"POSTGRES_PASSWORD=compose-test-{uuid.uuid4().hex}\nAUTH_JWT_SECRET={SECRET}\n"
-                                  f"INTAKE_ENCRYPTION_KEYS=k1:{key}\nKAFKA_TOPIC_PARTITIONS=3\n"
+                                  f"INTAKE_ENCRYPTION_KEYS=k1:{key}\nKAFKA_TOPIC_PARTITIONS=3\n{logins}"
                                   "NOTIFICATIONS_STAFF_PORTAL_URL=http://localhost:8000\n")
-    command = ["docker", "compose", "-p", f"cf{uuid.uuid4().hex[:8]}", "--project-directory", str(project),
+    command = ["docker", "compose", "-p", f"cf{uuid.uuid4().hex[:8]}", "--env-file", str(project / ".env"),
                "-f", str(REPO / "docker-compose.yml"), "-f", str(REPO / "tests" / "deploy" / "compose.test.yml")]
     running = Composed(command, {**os.environ, "CLINICFLOW_REPO": str(REPO)}, 0.0)
     started = time.monotonic()
@@ -89,6 +90,16 @@ async def test_the_composed_system_walks_the_pathway_through_restarts_and_stops_
     ps = [json.loads(line) for line in composed.compose("ps", "--format", "json").stdout.splitlines() if line]
     health = {c["Service"]: c["Health"] for c in ps if c["Health"]}
     assert health == dict.fromkeys((*SERVICES, "kafka", "postgres"), "healthy")
+    # Each service is connected as its own login, none as the superuser or the migrator, and only intake was given
+    # the field-encryption keys.
+    logins = composed.compose("exec", "-T", "postgres", "psql", "-U", "clinicflow", "-d", "clinicflow", "-At", "-c",
+                              "SELECT DISTINCT usename FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                              "AND pid <> pg_backend_pid()").stdout.split()
+    assert sorted(logins) == sorted(f"clinicflow_{service}" for service in SERVICES)
+    for service in SERVICES:
+        environment = composed.compose("exec", "-T", service, "env").stdout
+        assert ("INTAKE_ENCRYPTION_KEYS=" in environment) == (service == "intake"), service
+        assert "POSTGRES_PASSWORD" not in environment and "DATABASE_MIGRATOR_URL" not in environment
 
     clinic = Clinic(SECRET, patience=240)
     try:

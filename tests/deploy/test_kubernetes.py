@@ -43,3 +43,23 @@ def test_the_overlay_puts_every_service_in_the_namespace_three_times_over_on_the
     assert config["data"]["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     budgets = {d["metadata"]["name"] for d in rendered if d["kind"] == "PodDisruptionBudget"}
     assert budgets == SERVICES
+
+
+def test_each_workload_holds_only_its_own_secret_and_no_signing_key(rendered):
+    """Least privilege as rendered: one Secret per service (its own database login and Kafka principal), the
+    migrator's login for the init job alone, tokens verified against the identity provider's JWKS, no API docs."""
+    config = next(d for d in rendered if d["kind"] == "ConfigMap")["data"]
+    assert config["AUTH_JWKS_URL"].startswith("https://") and config["AUTH_ISSUER"] and config["AUTH_AUDIENCE"]
+    assert config["DATABASE_MIGRATE_ON_START"] == "false"
+    assert not any(k in config for k in ("AUTH_JWT_SECRET", "KAFKA_SASL_USERNAME", "DATABASE_URL"))
+    for deployment in (d for d in rendered if d["kind"] == "Deployment"):
+        name = deployment["metadata"]["name"]
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        secrets = [s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s]
+        assert secrets == [f"clinicflow-{name}"], name
+        assert {"name": f"{name.upper()}_API_DOCS", "value": "false"} in container["env"], name
+    job = next(d for d in rendered if d["kind"] == "Job")
+    [init] = job["spec"]["template"]["spec"]["containers"]
+    assert [s["secretRef"]["name"] for s in init["envFrom"] if "secretRef" in s] == ["clinicflow-migrator"]
+    for name in SERVICES:
+        assert f"DATABASE_RUNTIME_ROLE=clinicflow_{name} clinicflow-{name} migrate" in init["args"][0]

@@ -87,3 +87,12 @@ async def test_no_route_touches_the_database_before_authenticating_and_checking_
                     refused += 1
                     assert runtime.pool.asked == before, (method, path, role)
     assert refused >= len(routes)  # most routes refuse most roles
+
+
+@pytest.mark.parametrize("api_docs", [True, False])
+async def test_the_api_documents_are_served_only_where_turned_on(api_docs):
+    app = create_screening(ScreeningSettings(auth=AUTH, api_docs=api_docs))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://screening") as http:
+        for path in ("/docs", "/openapi.json", "/asyncapi.json"):
+            assert (await http.get(path)).status_code == (200 if api_docs else 404), path
+        assert (await http.get("/healthz")).status_code == 200

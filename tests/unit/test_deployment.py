@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from clinicflow.intake.settings import IntakeSettings
 from clinicflow.notifications.settings import NotificationsSettings
@@ -63,7 +66,7 @@ def test_compose_runs_each_service_from_the_code_on_its_port_with_healthchecks_o
         port = settings.model_fields["http_port"].default
         assert (ROOT / "services" / name / "clinicflow" / name).is_dir()
         assert service["command"] == [f"clinicflow-{name}"]
-        assert service["ports"] == [f"{port}:{port}"]
+        assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
         assert f"127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
         assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
         assert service["deploy"]["resources"]["limits"]
@@ -81,8 +84,39 @@ def test_every_variable_compose_and_env_example_give_the_services_exists_in_the_
         assert set(compose["services"][name]["environment"]) <= known, name
     example = [line.split("=")[0] for line in (ROOT / ".env.example").read_text().splitlines()
                if line and not line.startswith("#")]
-    assert set(example) - {"POSTGRES_PASSWORD"} <= known
-    assert "password" not in (ROOT / "docker-compose.yml").read_text().lower().replace("postgres_password", "")
+    assert set(example) - {"POSTGRES_PASSWORD", *DATABASE_PASSWORDS} <= known
+    assert set(DATABASE_PASSWORDS) <= set(example)
+    for name, service in compose["services"].items():  # no credential is written in the file, only referenced
+        for key, value in (service.get("environment") or {}).items():
+            if "PASSWORD" in key or "SECRET" in key or "KEYS" in key:
+                assert str(value).startswith("${"), (name, key)
+            if "://" in str(value) and "@" in str(value):
+                assert re.search(r"://[a-z_]+:\$\{[A-Z_]+:\?[^}]+\}@", value), (name, key)
+
+
+DATABASE_PASSWORDS = ("MIGRATOR_DATABASE_PASSWORD", *(f"{name.upper()}_DATABASE_PASSWORD" for name in SERVICES))
+
+
+def test_compose_gives_each_service_its_own_login_and_only_its_own_secrets(compose):
+    """Least privilege in compose: a compromised service holds its own database login, not the superuser's or the
+    migrator's, and only intake holds the field-encryption keys; nothing reads the whole .env; every published port
+    (the APIs' /docs, Mailpit's UI) answers on this host only."""
+    for name in SERVICES:
+        environment = compose["services"][name]["environment"]
+        assert environment["DATABASE_URL"].startswith(f"postgresql://clinicflow_{name}:"), name
+        assert environment["DATABASE_MIGRATE_ON_START"] == "false"
+        assert "DATABASE_MIGRATOR_URL" not in environment
+        assert ("INTAKE_ENCRYPTION_KEYS" in environment) == (name == "intake"), name
+    init = compose["services"]["init"]["environment"]
+    assert init["DATABASE_MIGRATOR_URL"].startswith("postgresql://clinicflow_migrator:")
+    assert "DATABASE_URL" not in init
+    migrations = compose["services"]["init"]["command"][-1]
+    for name in SERVICES:
+        assert f"DATABASE_RUNTIME_ROLE=clinicflow_{name} clinicflow-{name} migrate" in migrations
+    assert all("env_file" not in service for service in compose["services"].values())
+    for name, service in compose["services"].items():
+        for published in service.get("ports", []):
+            assert published.startswith("127.0.0.1:"), (name, published)
 
 
 def manifests() -> list[tuple[Path, dict]]:
@@ -116,3 +150,37 @@ def test_the_kustomizations_name_files_that_exist():
         spec = yaml.safe_load(kustomization.read_text())
         for entry in spec.get("resources", []) + [p["path"] for p in spec.get("patches", [])]:
             assert (kustomization.parent / entry).exists(), (kustomization, entry)
+
+
+IMAGE_PACKAGES = ("shared", *(f"services/{name}" for name in SERVICES))
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """requirements.lock as name → (version, hashes)."""
+    entries: dict[str, tuple[str, list[str]]] = {}
+    name = ""
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if match := re.match(r"^([A-Za-z0-9._-]+)==(\S+)", line):
+            name = canonicalize_name(match.group(1))
+            entries[name] = (match.group(2), [])
+        elif match := re.search(r"--hash=(sha256:[0-9a-f]{64})", line):
+            entries[name][1].append(match.group(1))
+    return entries
+
+
+def test_the_lock_pins_every_image_dependency_within_its_bounds_with_hashes():
+    """The image installs requirements.lock alone (--require-hashes, then our wheels with --no-deps, then pip
+    check), and every dependency is bounded above: a dependency added to a pyproject.toml without `make lock` is
+    caught here, not in a broken image."""
+    lock = locked()
+    assert lock and all(hashes for _, hashes in lock.values())
+    for package in IMAGE_PACKAGES:
+        project = tomllib.loads((ROOT / package / "pyproject.toml").read_text())["project"]
+        for requirement in map(Requirement, project["dependencies"]):
+            name = canonicalize_name(requirement.name)
+            if name.startswith("clinicflow-"):
+                continue
+            assert name in lock, (package, name)
+            assert requirement.specifier.contains(lock[name][0]), (package, str(requirement), lock[name][0])
+            # bounded above: a new major version is a decision, not something a rebuild picks up
+            assert any(spec.operator in ("<", "==", "~=") for spec in requirement.specifier), (package, name)

@@ -39,7 +39,7 @@ from clinicflow.shared.logs import configure_logging
 from clinicflow.shared.loops import repeat
 from clinicflow.shared.metrics import Metrics
 from clinicflow.shared.outbox import EventWriter, Outbox, OutboxRelay
-from clinicflow.shared.settings import ServiceSettings
+from clinicflow.shared.settings import DatabaseSettings, MigrationSettings, ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -140,7 +140,7 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
         dsn = settings.database.url.get_secret_value()
         migrations = [*platform_migrations(), *definition.migrations]
         if settings.database.migrate_on_start:
-            await migrate_schema(settings, migrations)
+            await migrate_schema(settings.db_schema, settings.database, migrations)
         else:
             await check_migrated(dsn, schema=settings.db_schema, migrations=migrations)
         pool = await create_pool(
@@ -200,7 +200,9 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
             except TimeoutError:
                 pool.terminate()
 
-    app = FastAPI(title=f"clinicflow {settings.service_name}", description=definition.description, lifespan=lifespan)
+    docs = {} if settings.api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title=f"clinicflow {settings.service_name}", description=definition.description, lifespan=lifespan,
+                  **docs)
     app.state.token_verifier = TokenVerifier(settings.auth)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(_operations_router(definition, metrics))
@@ -245,10 +247,11 @@ def _operations_router(definition: ServiceDefinition, metrics: Metrics) -> APIRo
         """Prometheus metrics."""
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @router.get("/asyncapi.json")
-    async def asyncapi() -> dict:
-        """AsyncAPI 3.0 document of the events this service publishes and consumes."""
-        return document
+    if definition.settings.api_docs:
+        @router.get("/asyncapi.json")
+        async def asyncapi() -> dict:
+            """AsyncAPI 3.0 document of the events this service publishes and consumes."""
+            return document
 
     return router
 
@@ -291,32 +294,38 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-async def migrate_schema(settings: ServiceSettings, migrations: list[Migration]) -> list[str]:
+async def migrate_schema(schema: str, database: DatabaseSettings, migrations: list[Migration]) -> list[str]:
     """Migrate the service's schema as its owner (the migrator login, or the service's own locally), granting the
     runtime role its access when one is named."""
-    database = settings.database
     dsn = (database.migrator_url or database.url).get_secret_value()
-    return await migrate(dsn, schema=settings.db_schema, migrations=migrations, runtime_role=database.runtime_role)
+    return await migrate(dsn, schema=schema, migrations=migrations, runtime_role=database.runtime_role)
 
 
 def service_main(
     argv: list[str] | None,
     *,
-    settings: ServiceSettings,
+    settings_class: type[ServiceSettings],
     create_app: Callable[[ServiceSettings], FastAPI],
     migrations: Callable[[], Sequence[Migration]],
 ) -> None:
-    """A service's command line: ``serve`` (the default) until SIGINT/SIGTERM, or ``migrate`` its schema and exit."""
+    """A service's command line: ``serve`` (the default) until SIGINT/SIGTERM, or ``migrate`` its schema and exit.
+
+    ``migrate`` reads only the schema and the database logins (:class:`MigrationSettings`): the migrator is given no
+    service's secrets."""
     import argparse
 
     import uvicorn
 
-    parser = argparse.ArgumentParser(prog=f"clinicflow-{settings.service_name}")
+    name = settings_class.model_fields["service_name"].default
+    parser = argparse.ArgumentParser(prog=f"clinicflow-{name}")
     parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
     if parser.parse_args(argv).command == "migrate":
-        configure_logging(settings.log_level)
-        applied = asyncio.run(migrate_schema(settings, [*platform_migrations(), *migrations()]))
-        structlog.get_logger(__name__).info("schema migrated", schema=settings.db_schema, applied=applied)
+        target = MigrationSettings.of(settings_class)
+        configure_logging(target.log_level)
+        applied = asyncio.run(migrate_schema(target.db_schema, target.database,
+                                             [*platform_migrations(), *migrations()]))
+        structlog.get_logger(__name__).info("schema migrated", schema=target.db_schema, applied=applied)
         return
+    settings = settings_class()
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None,
                 access_log=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,21 @@ class DatabaseSettings(BaseSettings):
     migrator_url: SecretStr | None = Field(None, description="The schema owner's login, for `migrate` only.")
     runtime_role: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$",
                                      description="The role `migrate` grants the service's table access to.")
+
+    @field_validator("url", "migrator_url")
+    @classmethod
+    def _verified_tls_or_none(cls, value: SecretStr | None) -> SecretStr | None:
+        # TLS that does not check the server's name and certificate protects nothing from whoever can redirect the
+        # connection, and reads as if it did: either verify-full (production) or, on a private network, no TLS.
+        if value is not None:
+            mode = parse_qs(urlsplit(value.get_secret_value()).query).get("sslmode", [None])[-1]
+            if mode in WEAK_SSL_MODES:
+                raise ValueError(f"sslmode={mode} does not verify the server: use sslmode=verify-full with "
+                                 "sslrootcert=<the server's CA>")
+        return value
+
+
+WEAK_SSL_MODES = frozenset({"allow", "prefer", "require", "verify-ca"})
 
 
 MINIMUM_KEY_BYTES = 32  # HS256 needs a key at least as long as its hash (RFC 7518 §3.2)
@@ -116,6 +132,8 @@ class ServiceSettings(BaseSettings):
     inbox_retention_hours: float = Field(24.0 * 30, gt=0, description="How long processed event ids are kept.")
     consumer_retry_attempts: int = Field(5, ge=1, description="Tries for a transient failure before re-delivery.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest HTTP request body accepted.")
+    api_docs: bool = Field(True, description="Serve /docs, /openapi.json and /asyncapi.json; off in production, "
+                                             "where the contracts are published from the repository instead.")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
@@ -126,3 +144,21 @@ class ServiceSettings(BaseSettings):
         if not _SCHEMA_NAME.match(value):
             raise ValueError("schema names are lower-case letters, digits and underscores")
         return value
+
+
+class MigrationSettings(BaseSettings):
+    """What ``<service> migrate`` reads, and nothing more: the schema (under the service's prefix) and the database
+    logins. The migrator is given no service secret: not intake's keys, not a token key."""
+
+    db_schema: str | None = None
+    log_level: str = "INFO"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+    @classmethod
+    def of(cls, service: type[ServiceSettings]) -> MigrationSettings:
+        """The migration settings of ``service``, read from its environment prefix with its default schema."""
+        read = cls(_env_prefix=service.model_config["env_prefix"])
+        schema = read.db_schema or service.model_fields["db_schema"].default
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError("schema names are lower-case letters, digits and underscores")
+        return read.model_copy(update={"db_schema": schema})

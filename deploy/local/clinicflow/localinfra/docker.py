@@ -31,8 +31,6 @@ KUSTOMIZE_VERSION = "v5.8.2"  # v5.8.3 needs Go 1.27; these machines have 1.26
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_IMAGE = "clinicflow-test/debian:bookworm"
 PYTHON_IMAGE = "clinicflow-test/python:3.11-bookworm"
-PACKAGES = ("shared", "services/intake", "services/screening", "services/sessions", "services/notifications",
-            "services/register")
 
 
 def cache() -> Path:
@@ -131,9 +129,8 @@ def ensure_stand_in_images() -> dict[str, str]:
     ensure_base_image()
     tags = {"python": PYTHON_IMAGE, "postgres": "clinicflow-test/postgres:15", "mailpit": "clinicflow-test/mailpit",
             "kafka": f"clinicflow-test/kafka:{kafka_version()}"}
-    for name in ("python", "postgres", "mailpit"):
-        if not _has_image(tags[name]):
-            _build(tags[name], IMAGES / name)
+    for name in ("python", "postgres", "mailpit"):  # built each time: the layer cache makes an unchanged one free
+        _build(tags[name], IMAGES / name)
     if not _has_image(tags["kafka"]):
         with tempfile.TemporaryDirectory() as context:
             shutil.copytree(IMAGES / "kafka", context, dirs_exist_ok=True)
@@ -143,12 +140,11 @@ def ensure_stand_in_images() -> dict[str, str]:
 
 
 def build_clinicflow_image(tag: str = "clinicflow:local") -> None:
-    """The clinicflow image from the repository's Dockerfile, offline: the host fills wheelhouse/ with every
-    dependency's wheel, and the build installs from it alone."""
+    """The clinicflow image from the repository's Dockerfile, offline: the host fills wheelhouse/ with the wheel of
+    every dependency requirements.lock names (its hashes checked here and again in the build), and the build
+    installs from it alone."""
     wheelhouse = REPO / "wheelhouse"
     pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
     _run(*pip, "download", "--dest", str(wheelhouse), "pip==25.3", "build==1.3.0", "hatchling>=1.25")
-    _run(*pip, "wheel", "--wheel-dir", str(wheelhouse), *(str(REPO / p) for p in PACKAGES))
-    for own in wheelhouse.glob("clinicflow_*.whl"):  # the build makes these from the source it is given
-        own.unlink()
+    _run(*pip, "download", "--dest", str(wheelhouse), "--only-binary", ":all:", "-r", str(REPO / "requirements.lock"))
     _build(tag, REPO, "--build-arg", f"PYTHON_IMAGE={PYTHON_IMAGE}", "--build-arg", "PIP_NO_INDEX=1")

@@ -11,7 +11,8 @@ from clinicflow.shared.settings import ServiceSettings, strong_key
 class NotificationsSettings(ServiceSettings):
     """What the notifications service reads from its environment. A channel without settings is off."""
 
-    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_")
+    # An empty variable is an unset one: compose passes every optional channel, empty when it is off.
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", env_ignore_empty=True)
 
     service_name: str = "notifications"
     http_port: int = 8004

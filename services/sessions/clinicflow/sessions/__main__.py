@@ -9,7 +9,7 @@ from clinicflow.shared.runtime import service_main
 
 def main() -> None:
     """Read settings from the environment; serve until stopped, or migrate the schema and exit."""
-    service_main(sys.argv[1:], settings=SessionsSettings(), create_app=create_app, migrations=migrations)
+    service_main(sys.argv[1:], settings_class=SessionsSettings, create_app=create_app, migrations=migrations)
 
 
 if __name__ == "__main__":
