@@ -33,14 +33,23 @@ class Pausable(Protocol):
     def resume(self) -> None: ...
 
 
+class KafkaLogins(Protocol):
+    """A broker where each service logs in as its own principal, under the catalogue's ACLs."""
+
+    def login_env(self, producer_or_consumer: str) -> dict[str, str]: ...
+    def grant_catalogue_acls(self, topic_prefix: str = "") -> int: ...
+
+
 @dataclass
 class Infrastructure:
-    """Where the suite's broker and database are, and (when the suite started them) how to stop them."""
+    """Where the suite's broker and database are, and (when the suite started them) how to stop them, and how
+    services log in to the broker as themselves (on the local broker only; elsewhere they share one identity)."""
 
     bootstrap_servers: str
     dsn: str
     kafka: Pausable | None = None
     postgres: Pausable | None = None
+    kafka_logins: KafkaLogins | None = None
 
 
 def infrastructure_source(env: dict[str, str]) -> str:
@@ -65,7 +74,8 @@ def infrastructure() -> Iterator[Infrastructure]:
         from clinicflow.localinfra import local_infrastructure
 
         with local_infrastructure(durable=False) as infra:
-            yield Infrastructure(infra.kafka.bootstrap_servers, infra.postgres.dsn, infra.kafka, infra.postgres)
+            yield Infrastructure(infra.kafka.bootstrap_servers, infra.postgres.dsn, infra.kafka, infra.postgres,
+                                 kafka_logins=infra.kafka)
 
 
 def _containers() -> Iterator[Infrastructure]:

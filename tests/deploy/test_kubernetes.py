@@ -61,5 +61,6 @@ def test_each_workload_holds_only_its_own_secret_and_no_signing_key(rendered):
     job = next(d for d in rendered if d["kind"] == "Job")
     [init] = job["spec"]["template"]["spec"]["containers"]
     assert [s["secretRef"]["name"] for s in init["envFrom"] if "secretRef" in s] == ["clinicflow-migrator"]
+    assert init["args"][0].startswith("clinicflow acls --apply && clinicflow topics && ")
     for name in SERVICES:
         assert f"DATABASE_RUNTIME_ROLE=clinicflow_{name} clinicflow-{name} migrate" in init["args"][0]

@@ -15,7 +15,8 @@ def _system(infrastructure, namespace, channels, tmp_path, sessions_planned: int
     env, ports = system_env(infrastructure, namespace, channels, tmp_path, sessions_planned)
     (tmp_path / "logs").mkdir()
     kafka = KafkaSettings(bootstrap_servers=infrastructure.bootstrap_servers, topic_prefix=f"{namespace}.")
-    return System(env=env, logs=tmp_path / "logs", kafka=kafka, ports=ports, own_env=own_logins(env))
+    return System(env=env, logs=tmp_path / "logs", kafka=kafka, ports=ports,
+                  own_env=own_logins(env, infrastructure.kafka_logins))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -38,10 +39,11 @@ from clinicflow.localinfra.ports import free_port
 from clinicflow.notifications.configfiles import load_directory, load_routing
 from clinicflow.notifications.domain import escalation_chain
 from clinicflow.notifications.routing import plan
-from clinicflow.shared.catalogue import CATALOGUE
+from clinicflow.shared.catalogue import CATALOGUE, all_topics
 from clinicflow.shared.envelope import Envelope
+from clinicflow.shared.kafka import ensure_topics
 from clinicflow.shared.settings import KafkaSettings
-from tests.conftest import TEST_ACK_LINK_SECRET, TEST_JWT_SECRET
+from tests.conftest import TEST_ACK_LINK_SECRET, TEST_JWT_SECRET, KafkaLogins
 from tests.integration.conftest import StaffChannels
 from tests.support import read_topic
 
@@ -154,11 +156,21 @@ async def assert_register_reconciles(system: System, pathways: list[uuid.UUID], 
     assert verified.returncode == 0 and f"ok\t{VIAL}\t" in verified.stdout, verified.stdout + verified.stderr
 
 
-def own_logins(env: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Per service: its own database role on its schema, migrated beforehand by the owner, as production runs."""
+def own_logins(env: dict[str, str], kafka_logins: KafkaLogins | None) -> dict[str, dict[str, str]]:
+    """Per service: its own database role on its schema, migrated beforehand by the owner, and (where the broker
+    has them) its own Kafka principal under the catalogue's ACLs, on topics created beforehand: as production runs."""
     schemas = {name: env[f"{name.upper()}_DB_SCHEMA"] for name in SERVICES}
     logins = provision_now(env["DATABASE_URL"], schemas)
-    return {name: {"DATABASE_URL": dsn, "DATABASE_MIGRATE_ON_START": "false"} for name, dsn in logins.items()}
+    own = {name: {"DATABASE_URL": dsn, "DATABASE_MIGRATE_ON_START": "false"} for name, dsn in logins.items()}
+    if kafka_logins is not None:
+        admin = KafkaSettings(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], topic_prefix=env["KAFKA_TOPIC_PREFIX"],
+                              topic_partitions=3)
+        with ThreadPoolExecutor(1) as pool:  # a thread of its own: callers may be inside an event loop
+            pool.submit(asyncio.run, ensure_topics(admin, all_topics())).result()
+        kafka_logins.grant_catalogue_acls(env["KAFKA_TOPIC_PREFIX"])
+        for name in SERVICES:
+            own[name] |= kafka_logins.login_env(name)
+    return own
 
 
 def system_env(infrastructure, namespace: str, channels: StaffChannels, tmp_path: Path,  # noqa: ANN001

@@ -37,7 +37,8 @@ def fuzzed_system(infrastructure, tmp_path_factory) -> Iterator[System]:
                               WebhookReceiver(b"sms-secret", url="http://127.0.0.1:9/hook"))
         env, ports = system_env(infrastructure, namespace, hooks, tmp, 2)
         (tmp / "logs").mkdir()
-        system = System(env=env, logs=tmp / "logs", kafka=None, ports=ports, own_env=own_logins(env))
+        system = System(env=env, logs=tmp / "logs", kafka=None, ports=ports,
+                        own_env=own_logins(env, infrastructure.kafka_logins))
         for name in SERVICES:
             system.start(name)
         try:

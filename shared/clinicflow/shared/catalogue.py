@@ -490,10 +490,12 @@ SERVICES = frozenset({"intake", "screening", "sessions", "notifications", "regis
 
 @dataclass(frozen=True)
 class EventSpec:
-    """One event type: its name, the one service that produces it, and its payload model."""
+    """One event type: its name, the one service that produces it, the services that consume it, and its payload
+    model."""
 
     payload: type[Payload]
     producer: str
+    consumers: frozenset[str] = frozenset()  # who may read it: the broker's ACLs grant exactly these
     version: int = 1
     identifiable: bool = False  # carries personal data: its topics get a short retention
 
@@ -519,38 +521,42 @@ class EventSpec:
         return f"clinicflow/{self.producer}" if self.producer in SERVICES else None
 
 
+# Who consumes what. Notifications tells staff about every pathway event (what each becomes is its routing rules).
+INTAKE, SCREENING, SESSIONS, REGISTER = (frozenset({name}) for name in ("intake", "screening", "sessions", "register"))
+NOTIFIED = frozenset({"notifications"})
+
 CATALOGUE: dict[str, EventSpec] = {
     spec.type: spec
     for spec in (
-        EventSpec(WebFormEnquirySubmitted, "webform", identifiable=True),
-        EventSpec(EnquiryReceived, "intake"),
-        EventSpec(EnquiryCallbackLogged, "intake"),
-        EventSpec(IntakeAssessmentBooked, "intake"),
-        EventSpec(EnquiryClosed, "intake"),
-        EventSpec(EnquiryErased, "intake"),
-        EventSpec(MeasureRecorded, "screening"),
-        EventSpec(RiskFlagged, "screening"),
-        EventSpec(RiskReviewed, "screening"),
-        EventSpec(ScreeningCompleted, "screening"),
-        EventSpec(CourseStarted, "sessions"),
-        EventSpec(SessionDeferred, "sessions"),
-        EventSpec(VitalsAlerted, "sessions"),
-        EventSpec(SessionLogged, "sessions"),
-        EventSpec(SessionOverridden, "sessions"),
-        EventSpec(DoseAdministered, "sessions"),
-        EventSpec(IntegrationDue, "sessions"),
-        EventSpec(IntegrationOverdue, "sessions"),
-        EventSpec(IntegrationCompleted, "sessions"),
-        EventSpec(IntegrationRiskFlagged, "sessions"),
-        EventSpec(CourseProgressUpdated, "sessions"),
-        EventSpec(CourseDeteriorated, "sessions"),
-        EventSpec(CourseReviewDue, "sessions"),
-        EventSpec(CoursePlanChanged, "sessions"),
-        EventSpec(CourseStopped, "sessions"),
-        EventSpec(CourseCompleted, "sessions"),
-        EventSpec(RegisterDiscrepancyFound, "register"),
-        EventSpec(RegisterStockLow, "register"),
-        EventSpec(AlertAcknowledged, "notifications"),
+        EventSpec(WebFormEnquirySubmitted, "webform", INTAKE, identifiable=True),
+        EventSpec(EnquiryReceived, "intake", SCREENING | NOTIFIED),
+        EventSpec(EnquiryCallbackLogged, "intake", NOTIFIED),
+        EventSpec(IntakeAssessmentBooked, "intake", SCREENING | NOTIFIED),
+        EventSpec(EnquiryClosed, "intake", SCREENING | SESSIONS | NOTIFIED),
+        EventSpec(EnquiryErased, "intake", SCREENING | SESSIONS | NOTIFIED),
+        EventSpec(MeasureRecorded, "screening", SESSIONS | NOTIFIED),
+        EventSpec(RiskFlagged, "screening", SESSIONS | NOTIFIED),
+        EventSpec(RiskReviewed, "screening", SESSIONS | NOTIFIED),
+        EventSpec(ScreeningCompleted, "screening", SESSIONS | NOTIFIED),
+        EventSpec(CourseStarted, "sessions", NOTIFIED),
+        EventSpec(SessionDeferred, "sessions", NOTIFIED),
+        EventSpec(VitalsAlerted, "sessions", NOTIFIED),
+        EventSpec(SessionLogged, "sessions", NOTIFIED),
+        EventSpec(SessionOverridden, "sessions", NOTIFIED),
+        EventSpec(DoseAdministered, "sessions", REGISTER | NOTIFIED),
+        EventSpec(IntegrationDue, "sessions", NOTIFIED),
+        EventSpec(IntegrationOverdue, "sessions", NOTIFIED),
+        EventSpec(IntegrationCompleted, "sessions", NOTIFIED),
+        EventSpec(IntegrationRiskFlagged, "sessions", NOTIFIED),
+        EventSpec(CourseProgressUpdated, "sessions", NOTIFIED),
+        EventSpec(CourseDeteriorated, "sessions", NOTIFIED),
+        EventSpec(CourseReviewDue, "sessions", NOTIFIED),
+        EventSpec(CoursePlanChanged, "sessions", NOTIFIED),
+        EventSpec(CourseStopped, "sessions", NOTIFIED),
+        EventSpec(CourseCompleted, "sessions", NOTIFIED),
+        EventSpec(RegisterDiscrepancyFound, "register", NOTIFIED),
+        EventSpec(RegisterStockLow, "register", NOTIFIED),
+        EventSpec(AlertAcknowledged, "notifications", SCREENING | SESSIONS),
         EventSpec(NotificationSent, "notifications"),
         EventSpec(NotificationFailed, "notifications"),
     )
@@ -565,6 +571,16 @@ def spec_for(event_type: str) -> EventSpec:
 def produced_by(service: str) -> list[EventSpec]:
     """Event types a service publishes."""
     return [spec for spec in CATALOGUE.values() if spec.producer == service]
+
+
+def consumed_by(service: str) -> list[str]:
+    """Event types a service consumes (and so may read and dead-letter)."""
+    return [spec.type for spec in CATALOGUE.values() if service in spec.consumers]
+
+
+def consumer_group(service: str, topic_prefix: str = "") -> str:
+    """The Kafka consumer group a service's instances share."""
+    return f"{topic_prefix}clinicflow-{service}"
 
 
 def all_topics() -> list[str]:

@@ -9,9 +9,10 @@ import os
 import sys
 from pathlib import Path
 
+from clinicflow.shared.acls import catalogue_acls
 from clinicflow.shared.auth import ROLES
 from clinicflow.shared.catalogue import all_topics
-from clinicflow.shared.kafka import ensure_topics, read_dead_letters, replay_dead_letter
+from clinicflow.shared.kafka import create_acls, ensure_topics, read_dead_letters, replay_dead_letter
 from clinicflow.shared.operations import SERVICE_SCHEMAS, operations_status
 from clinicflow.shared.schemas import export_schemas
 from clinicflow.shared.settings import AuthSettings, DatabaseSettings, KafkaSettings
@@ -31,6 +32,16 @@ def _token(args: argparse.Namespace) -> None:
 def _topics(_args: argparse.Namespace) -> None:
     created = asyncio.run(ensure_topics(KafkaSettings(), all_topics()))
     print(f"created {len(created)} topics" + "".join(f"\n  {t}" for t in created))
+
+
+def _acls(args: argparse.Namespace) -> None:
+    settings = KafkaSettings()
+    acls = catalogue_acls(settings.topic_prefix)
+    for acl in acls:
+        print(f"{acl.principal}\t{acl.operation}\t{acl.resource_type}\t{acl.resource_name}")
+    if args.apply:
+        asyncio.run(create_acls(settings, acls))
+        print(f"applied {len(acls)} rules", file=sys.stderr)
 
 
 def _dlq_list(args: argparse.Namespace) -> None:
@@ -108,6 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     token.set_defaults(run=_token)
 
     commands.add_parser("topics", help="create every topic and its dead-letter topic").set_defaults(run=_topics)
+
+    acls = commands.add_parser("acls", help="each service's Kafka access rules, from the event catalogue")
+    acls.add_argument("--apply", action="store_true", help="create them on the broker (as an ACL administrator)")
+    acls.set_defaults(run=_acls)
 
     dlq = commands.add_parser("dlq", help="dead letters").add_subparsers(required=True)
     dlq_list = dlq.add_parser("list", help="list a dead-letter topic (reasons, never bodies)")

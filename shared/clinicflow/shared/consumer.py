@@ -26,7 +26,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
 
-from clinicflow.shared.catalogue import CATALOGUE, EventSpec
+from clinicflow.shared.catalogue import CATALOGUE, EventSpec, consumer_group
 from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.kafka import OutgoingMessage, Publisher
 from clinicflow.shared.logs import bind_event_context, clear_event_context
@@ -101,7 +101,7 @@ class EventConsumer:
     @property
     def group_id(self) -> str:
         """The Kafka consumer group: one per service."""
-        return f"{self._topic_prefix}clinicflow-{self.service}"
+        return consumer_group(self.service, self._topic_prefix)
 
     def subscribe(self, broker: KafkaBroker, *, urgent: frozenset[str] = frozenset()) -> None:
         """Register the subscribers on ``broker`` (before it starts).

@@ -13,9 +13,11 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.protocol.admin import CreateAclsRequest
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
+from clinicflow.shared.acls import Acl
 from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.settings import KafkaSettings
 
@@ -222,3 +224,30 @@ async def replay_dead_letter(settings: KafkaSettings, dlq_topic: str, *, partiti
     finally:
         await producer.stop()
     return source
+
+
+class AclRefused(RuntimeError):
+    """The broker refused to create an access rule (the caller may not alter the cluster's ACLs)."""
+
+
+# Kafka's wire codes (org.apache.kafka.common.acl and .resource): LITERAL pattern, ALLOW permission.
+_RESOURCE_TYPES = {"TOPIC": 2, "GROUP": 3}
+_OPERATIONS = {"READ": 3, "WRITE": 4}
+_LITERAL, _ALLOW = 3, 3
+
+
+async def create_acls(settings: KafkaSettings, acls: Sequence[Acl]) -> None:
+    """Create each ALLOW rule (creating one that exists is a no-op), as the principal ``settings`` log in as."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        for acl in acls:
+            # aiokafka speaks CreateAcls but has no public method for it; the version is pinned (requirements.lock).
+            response = await admin._send_request(CreateAclsRequest(  # noqa: SLF001
+                _RESOURCE_TYPES[acl.resource_type], acl.resource_name, _LITERAL, acl.principal, "*",
+                _OPERATIONS[acl.operation], _ALLOW))
+            for error_code, message in response.creation_responses:
+                if error_code:
+                    raise AclRefused(f"{acl}: Kafka error {error_code} {message or ''}".strip())
+    finally:
+        await admin.close()

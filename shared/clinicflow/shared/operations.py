@@ -9,6 +9,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from clinicflow.shared.catalogue import consumer_group
 from clinicflow.shared.kafka import client_options
 from clinicflow.shared.settings import KafkaSettings
 
@@ -54,7 +55,7 @@ async def operations_status(
     report = {}
     for service, schema in schemas.items():
         backlog, lag = await asyncio.gather(
-            outbox_backlog(dsn, schema), consumer_lag(settings, f"{settings.topic_prefix}clinicflow-{service}")
+            outbox_backlog(dsn, schema), consumer_lag(settings, consumer_group(service, settings.topic_prefix))
         )
         report[service] = (backlog, lag)
     return report

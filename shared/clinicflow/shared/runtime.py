@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clinicflow.shared.asyncapi import asyncapi_document
 from clinicflow.shared.auth import TokenVerifier
-from clinicflow.shared.catalogue import CATALOGUE, produced_by
+from clinicflow.shared.catalogue import CATALOGUE, consumed_by, produced_by
 from clinicflow.shared.consumer import EventConsumer, Handler
 from clinicflow.shared.database import (
     Migration,
@@ -132,6 +132,10 @@ def every_pass(name: str, work: Callable[[asyncpg.Connection, EventWriter], Awai
 def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastAPI:
     """The service's ASGI app; run it with uvicorn (see the service's ``__main__``)."""
     settings = definition.settings
+    undeclared = set(definition.handlers) - set(consumed_by(settings.service_name))
+    if undeclared:  # the broker's ACLs, made from the catalogue, would refuse the read in production
+        raise ValueError(f"{settings.service_name} handles {sorted(undeclared)}, which the event catalogue does not "
+                         "name it a consumer of (shared/clinicflow/shared/catalogue.py)")
     metrics = Metrics()
 
     @asynccontextmanager
@@ -156,7 +160,9 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
         dead_letters = KafkaPublisher(settings.kafka, client_id=f"clinicflow-{settings.service_name}-dead-letters")
         consumed = [CATALOGUE[t] for t in definition.handlers]
         produced = produced_by(settings.service_name)
-        await ensure_topics(settings.kafka, [t for s in [*produced, *consumed] for t in (s.topic, s.dead_letter_topic)])
+        # What it writes and reads, and the dead-letter topics of what it reads: what its ACLs let it see.
+        await ensure_topics(settings.kafka, [*(s.topic for s in produced),
+                                             *(t for s in consumed for t in (s.topic, s.dead_letter_topic))])
         if definition.handlers:
             EventConsumer(
                 service=settings.service_name,

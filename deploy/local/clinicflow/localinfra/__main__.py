@@ -22,6 +22,7 @@ from pathlib import Path
 
 from clinicflow.localinfra import local_infrastructure
 from clinicflow.localinfra.databases import provision_now
+from clinicflow.localinfra.kafka import LocalKafka
 from clinicflow.localinfra.pathway import DEMO_SESSIONS_RULES
 from clinicflow.localinfra.ports import free_port, port_is_free
 
@@ -63,7 +64,7 @@ def _start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Pop
     return process
 
 
-def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
+def _start_services(env: dict[str, str], kafka: LocalKafka) -> dict[str, subprocess.Popen]:
     """Local staff channels (an SMTP sink writing .run/mail as a maildir, a signed-webhook sink for chat and SMS),
     then the five services."""
     smtp_port = _port(1025)
@@ -84,10 +85,12 @@ def _start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
            "NOTIFICATIONS_ACK_LINK_SECRET": env.get("NOTIFICATIONS_ACK_LINK_SECRET") or secrets.token_urlsafe(32)}
     print(f"local SMTP sink on 127.0.0.1:{smtp_port} (staff email lands in {mail}); "
           f"chat and SMS webhooks go to {sink}", flush=True)
-    # Each service logs in as its own role, on a schema migrated beforehand by the owner (least privilege).
+    # Each service logs in as its own role, on a schema migrated beforehand by the owner, and to the broker as its
+    # own principal, allowed only what the catalogue's ACLs grant (least privilege, as production runs).
     logins = provision_now(env["DATABASE_URL"], {name: env.get(f"{name.upper()}_DB_SCHEMA", name) for name in SERVICES})
+    kafka.grant_catalogue_acls(env.get("KAFKA_TOPIC_PREFIX", ""))
     for name in SERVICES:
-        own = {"DATABASE_URL": logins[name], "DATABASE_MIGRATE_ON_START": "false"}
+        own = {"DATABASE_URL": logins[name], "DATABASE_MIGRATE_ON_START": "false", **kafka.login_env(name)}
         processes[name] = _start(name, [sys.executable, "-m", f"clinicflow.{name}"], {**env, **own})
     processes["portal"] = _start("portal", [sys.executable, "-m", "clinicflow.portal"], {**env, **portal_env(env)})
     return processes
@@ -154,7 +157,7 @@ def run(with_services: bool) -> None:
             try:
                 if with_services:
                     ports = {n: int(env.get(f"{n.upper()}_HTTP_PORT", default)) for n, default in SERVICES.items()}
-                    processes = _start_services(env)
+                    processes = _start_services(env, infra.kafka)
                     _wait_ready(ports, processes)
                     ports["portal"] = int(env.get("PORTAL_HTTP_PORT", PORTAL_PORT))
                     _wait_ready({"portal": ports["portal"]}, processes, path="/healthz")

@@ -10,6 +10,7 @@ import base64
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,10 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from clinicflow.localinfra.ports import free_port
+from clinicflow.shared.acls import catalogue_acls, login_name
+from clinicflow.shared.catalogue import SERVICES
+from clinicflow.shared.kafka import create_acls
+from clinicflow.shared.settings import KafkaSettings
 
 POM = Path(__file__).resolve().parents[3] / "kafka" / "pom.xml"
 
@@ -72,11 +77,19 @@ logger.raft.level = INFO
 
 
 class LocalKafka:
-    """One KRaft broker in a temporary folder; ``start()`` returns once a metadata call succeeds."""
+    """One KRaft broker in a temporary folder; ``start()`` returns once a metadata call succeeds.
+
+    Two client listeners: PLAINTEXT, whose anonymous clients are super users (the suite's and the operator's
+    tools), and SASL_PLAINTEXT with SCRAM-SHA-512, where each service and the web form log in as their own principal
+    and may do only what the catalogue's ACLs allow (``grant_catalogue_acls``), as on a production cluster.
+    """
 
     def __init__(self, *, port: int | None = None, data_dir: Path | None = None, heap: str = "512m") -> None:
         self.port = port or free_port()
+        self.sasl_port = free_port()
         self.controller_port = free_port()
+        # Created when the storage is formatted; URL-safe, so nothing in them needs quoting in the format argument.
+        self.passwords = {login_name(name): secrets.token_urlsafe(18) for name in (*sorted(SERVICES), "webform")}
         self._data_dir = data_dir
         self._heap = heap
         self._workdir: Path | None = None
@@ -86,6 +99,21 @@ class LocalKafka:
     def bootstrap_servers(self) -> str:
         """Address for clients."""
         return f"127.0.0.1:{self.port}"
+
+    def login_env(self, producer_or_consumer: str) -> dict[str, str]:
+        """The Kafka settings (environment) of a service logging in as its own principal."""
+        name = login_name(producer_or_consumer)
+        return {"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.sasl_port}", "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+                "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": name,
+                "KAFKA_SASL_PASSWORD": self.passwords[name]}
+
+    def grant_catalogue_acls(self, topic_prefix: str = "") -> int:
+        """Create every service's ACLs for topics under ``topic_prefix`` (as the super user); returns how many."""
+        acls = catalogue_acls(topic_prefix)
+        settings = KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, create_acls(settings, acls)).result()
+        return len(acls)
 
     def start(self, *, timeout: float = 90.0) -> float:
         """Format storage, start the broker, wait until it answers; returns the seconds it took."""
@@ -98,7 +126,9 @@ class LocalKafka:
         cluster_id = "k" + cluster_id[1:] if cluster_id.startswith("-") else cluster_id
         subprocess.run(
             [*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id,
-             "-c", str(self._workdir / "server.properties"), "--ignore-formatted"],
+             "-c", str(self._workdir / "server.properties"), "--ignore-formatted",
+             *(f"--add-scram=SCRAM-SHA-512=[name={name},password={password}]"
+               for name, password in self.passwords.items())],
             check=True, stdout=subprocess.DEVNULL,
         )
         self.resume(timeout=timeout)
@@ -124,11 +154,18 @@ class LocalKafka:
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},SASL_PLAINTEXT://127.0.0.1:{self.sasl_port},"
+            f"CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port},SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}",
             "controller.listener.names=CONTROLLER",
             "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms=SCRAM-SHA-512",
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users=User:ANONYMOUS",  # the PLAINTEXT listener, on loopback: the operator's tools
+            "allow.everyone.if.no.acl.found=false",
             f"log.dirs={data}",
             "num.partitions=1",
             "offsets.topic.num.partitions=1",

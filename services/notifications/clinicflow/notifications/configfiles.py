@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from clinicflow.notifications.routing import Directory, Routing, Rule, StaffMember
 from clinicflow.shared.auth import ROLES
-from clinicflow.shared.catalogue import CATALOGUE
+from clinicflow.shared.catalogue import CATALOGUE, consumed_by
 from clinicflow.shared.rulefiles import RuleFileError, Violation, load_rule_file
 
-# The services whose events staff are told about (notifications consumes all of them).
-PATHWAY_SERVICES = ("intake", "screening", "sessions", "register")
+# The pathway events staff are told about: what the catalogue names notifications a consumer of.
+CONSUMED = frozenset(consumed_by("notifications"))
 ESCALATE_AFTER_AT_MOST_MINUTES = 15  # an unanswered safety alert reaches a second person within a quarter hour
 PUSH_CHANNELS = {"chat", "sms", "all"}  # what reaches a phone in a pocket, not only a screen
 
@@ -126,7 +126,7 @@ def routing_violations(routing: RoutingFile) -> Iterator[Violation]:
 
 def _rule_violations(where: str, rule: RuleEntry) -> Iterator[Violation]:
     spec = CATALOGUE.get(rule.event)
-    if spec is None or spec.producer not in PATHWAY_SERVICES:
+    if spec is None or rule.event not in CONSUMED:
         yield f"{where}.event", f"{rule.event!r} is not a pathway event notifications consumes"
         return
     fields = set(spec.payload.model_fields)
@@ -177,7 +177,7 @@ def _cross_violations(routing: Routing, directory: Directory) -> Iterator[Violat
 
 def _safety_alert_events() -> set[str]:
     """Pathway events that are safety alerts: their payload carries the alert id acknowledgements name."""
-    return {t for t, s in CATALOGUE.items() if s.producer in PATHWAY_SERVICES and "alert_id" in s.payload.model_fields}
+    return {t for t in CONSUMED if "alert_id" in CATALOGUE[t].payload.model_fields}
 
 
 def _packaged(name: str):  # noqa: ANN202 - a Traversable

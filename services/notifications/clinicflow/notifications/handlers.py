@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from clinicflow.notifications import service
-from clinicflow.notifications.configfiles import PATHWAY_SERVICES
+from clinicflow.notifications.configfiles import CONSUMED
 from clinicflow.notifications.repository import NotificationsRepository
-from clinicflow.shared.catalogue import CATALOGUE
 from clinicflow.shared.consumer import Delivery, Handler
 from clinicflow.shared.runtime import Clock
 
-# Every event of the pathway's services and the register; its own audit events and the raw web form are not for staff.
-CONSUMED = [t for t, spec in CATALOGUE.items() if spec.producer in PATHWAY_SERVICES]
 # After these, routine reminders about the pathway (call-backs, integration) would only bother staff for nothing.
 ENQUIRY_ENDED = frozenset({"enquiry.closed", "enquiry.erased"})
 
@@ -25,4 +22,4 @@ def build_handlers(config: service.Config, clock: Clock) -> dict[str, Handler]:
             await service.cancel_for_ended_enquiry(uow, delivery.envelope.subject, reason=delivery.envelope.type)
         await service.route_event(uow, delivery.envelope, delivery.payload)
 
-    return dict.fromkeys(CONSUMED, on_pathway_event)
+    return dict.fromkeys(sorted(CONSUMED), on_pathway_event)
