@@ -10,6 +10,7 @@ PACKAGES := shared deploy/local services/intake services/screening services/sess
 STAMP := $(VENV)/.installed
 
 AXE := .tools/node_modules/axe-core/axe.min.js
+ASYNCAPI_PARSER := .tools/node_modules/@asyncapi/parser/package.json
 
 .PHONY: run test install browser lock clean
 
@@ -17,7 +18,7 @@ run: install
 	$(BIN)/python -m clinicflow.localinfra run
 
 # The linter first (ruff.toml): seconds, and a failure names the file and line.
-test: install browser $(AXE)
+test: install browser $(AXE) $(ASYNCAPI_PARSER)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -28,6 +29,10 @@ browser:
 # axe-core, injected into each page by the browser tests to check accessibility.
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix .tools axe-core@4.14.1
+
+# The official AsyncAPI parser, which checks each service's event document (tests/asyncapi_parse.cjs).
+$(ASYNCAPI_PARSER):
+	npm install --silent --no-audit --no-fund --prefix .tools @asyncapi/parser@3.6.3
 
 install: $(STAMP)
 

@@ -16,10 +16,11 @@ def asyncapi_document(service: str, *, consumes: Iterable[str], description: str
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     operations: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for action, specs in (("send", sends), ("receive", receives)):
         for spec in specs:
             name = _name(spec)
-            messages[name] = _message(spec)
+            messages[name] = _message(spec, schemas)
             channels[name] = {
                 "address": spec.topic,
                 "messages": {name: {"$ref": f"#/components/messages/{name}"}},
@@ -35,17 +36,24 @@ def asyncapi_document(service: str, *, consumes: Iterable[str], description: str
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"messages": messages, "schemas": schemas},
     }
+
+
+_REF = "#/components/schemas/{model}"
 
 
 def _name(spec: EventSpec) -> str:
     return spec.topic.replace(".", "_")
 
 
-def _message(spec: EventSpec) -> dict[str, Any]:
-    envelope = Envelope.model_json_schema(by_alias=True)
-    envelope["properties"]["data"] = spec.payload.model_json_schema()
+def _message(spec: EventSpec, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The message's schema; the models nested in it go to ``schemas`` (the document's components), where the
+    references pydantic writes point, so every ``$ref`` resolves from the document's root."""
+    envelope = Envelope.model_json_schema(by_alias=True, ref_template=_REF)
+    data = spec.payload.model_json_schema(ref_template=_REF)
+    schemas.update(envelope.pop("$defs", {}) | data.pop("$defs", {}))
+    envelope["properties"]["data"] = data
     envelope["properties"]["type"] = {"const": spec.type, "type": "string"}
     return {
         "name": spec.type,
