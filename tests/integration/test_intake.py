@@ -34,6 +34,7 @@ FORM = {
 }
 IDENTIFIERS = [SENTINEL, "Sentinelsurname", "zqxw.sentinel", "7912345678", "SENTINEL-STORY", "1980-02-29"]
 STAFF = bearer("contact_centre", staff_id="cc-7")
+READ = {**STAFF, "X-Access-Purpose": "contact_centre_workflow"}  # reading a person's details names why
 
 
 async def events_of(kafka_settings, event_type: str, at_least: int = 1) -> list[Envelope]:
@@ -194,7 +195,9 @@ async def test_staff_endpoints_refuse_missing_invalid_expired_and_wrong_role_tok
 
 async def test_every_read_of_personal_details_is_audited_and_the_trail_cannot_be_rewritten(intake, pool):
     enquiry_id = await submit(intake)
-    details = await intake.http.get(f"/enquiries/{enquiry_id}", headers=STAFF)
+    unstated = await intake.http.get(f"/enquiries/{enquiry_id}", headers=STAFF)  # a purpose is never assumed
+    assert unstated.status_code == 422 and unstated.json()["detail"][0]["loc"] == ["header", "x-access-purpose"]
+    details = await intake.http.get(f"/enquiries/{enquiry_id}", headers=READ)
     assert details.json()["person"]["first_name"] == SENTINEL
     assert details.json()["person"]["phone"] == "+447912345678"
     await intake.http.get(f"/enquiries/{enquiry_id}", headers={**STAFF, "X-Access-Purpose": "assessment"})
@@ -260,7 +263,7 @@ async def test_erasure_removes_every_identifier_keeps_the_coded_history_and_is_a
     assert (await intake.http.delete(f"/enquiries/{enquiry_id}/personal-data", headers=admin)).status_code == 204
     assert (await intake.http.delete(f"/enquiries/{enquiry_id}/personal-data", headers=admin)).status_code == 409
 
-    assert (await intake.http.get(f"/enquiries/{enquiry_id}", headers=STAFF)).status_code == 404
+    assert (await intake.http.get(f"/enquiries/{enquiry_id}", headers=READ)).status_code == 404
     refused = await intake.http.post(f"/enquiries/{enquiry_id}/callbacks", json={"outcome": "reached"}, headers=STAFF)
     assert refused.status_code == 409 and "erased" in refused.json()["detail"]
     [erased] = await events_of(kafka_settings, "enquiry.erased")
@@ -290,7 +293,7 @@ async def test_after_key_rotation_old_rows_are_re_encrypted_and_still_readable(
     assert await pool.fetchval("SELECT key_id FROM enquiry_personal_details") == "old"
     async with await run(f"{new},{old}") as url, httpx.AsyncClient(base_url=url) as http:
         await eventually(lambda: pool.fetchval("SELECT bool_and(key_id = 'new') FROM enquiry_personal_details"))
-        details = await http.get(f"/enquiries/{enquiry_id}", headers=STAFF)
+        details = await http.get(f"/enquiries/{enquiry_id}", headers=READ)
     assert details.json()["person"]["first_name"] == SENTINEL
 
 

@@ -148,7 +148,8 @@ async def start_course(clinic: Clinic, walk: Walk = Walk(), *,
     pathway = await submit_enquiry(clinic)
     if on_enquiry:
         on_enquiry(pathway)
-    await clinic.expect(200, "intake", "GET", f"/enquiries/{pathway}", who=CONTACT)
+    await clinic.expect(200, "intake", "GET", f"/enquiries/{pathway}", who=CONTACT,
+                        headers={"X-Access-Purpose": "contact_centre_workflow"})
     for attempt, outcome in enumerate(("no_answer", "reached"), start=1):
         await _log_callback(clinic, pathway, attempt, outcome)
     await clinic.expect((200, 409), "intake", "POST", f"/enquiries/{pathway}/assessment", who=CONTACT, json={
@@ -175,7 +176,8 @@ async def _prepare(clinic: Clinic, course_id: str, at: datetime) -> None:
 
 
 async def _log_callback(clinic: Clinic, pathway: uuid.UUID, attempt: int, outcome: str) -> None:
-    details = await clinic.expect(200, "intake", "GET", f"/enquiries/{pathway}", who=CONTACT)
+    details = await clinic.expect(200, "intake", "GET", f"/enquiries/{pathway}", who=CONTACT,
+                                  headers={"X-Access-Purpose": "contact_centre_workflow"})
     if details["enquiry"]["callback_attempts"] < attempt:  # not logged yet (a retried request may have been)
         await clinic.expect(201, "intake", "POST", f"/enquiries/{pathway}/callbacks", who=CONTACT,
                             json={"outcome": outcome})

@@ -131,7 +131,8 @@ def build_router(cipher: FieldCipher, policy: CallbackPolicy) -> APIRouter:
     @router.get("/enquiries/{enquiry_id}", response_model=EnquiryDetails)
     async def get_enquiry(
         enquiry_id: uuid.UUID, staff: Annotated[Staff, Depends(CONTACT_CENTRE)], uow: UoW,
-        x_access_purpose: Annotated[Purpose, Header()] = "contact_centre_workflow",
+        x_access_purpose: Annotated[Purpose, Header(description="Why the details are read (one of a fixed list, "
+                                                                "no default): it goes to the audit trail.")],
     ) -> EnquiryDetails:
         """One enquiry with the person's details; the read is written to the audit trail with its purpose."""
         person = await service.read_details(uow, enquiry_id, staff_id=staff.id, purpose=x_access_purpose)
