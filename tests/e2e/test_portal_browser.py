@@ -267,6 +267,13 @@ async def test_a_nurse_gives_a_dose_a_doctor_witnesses_it_and_a_breaching_readin
     await expect(page.locator("dd").filter(has_text="batch KT2611A")).to_contain_text("by rn-1")
     await expect(page.get_by_role("button", name="I witnessed this dose")).to_be_visible()
 
+    # The second checker, dr-2, is not on the care team: the nurse adds them from the pathway page.
+    await page.goto(f"{portal}/pathways/{pathway}")
+    await page.get_by_label("Add a colleague to the care team").select_option(label="Doctor (dr-2), doctor")
+    await page.get_by_role("button", name="Add to the team").click()
+    await expect(page.get_by_role("listitem").filter(has_text="dr-2 (doctor)")).to_be_visible()
+    await assert_accessible(page)
+
     await page.get_by_role("button", name="Sign out").click()
     await sign_in(page, portal, "Doctor (dr-2)")
     await page.goto(f"{portal}/pathways/{pathway}/sessions/{sid}")
@@ -326,9 +333,21 @@ async def test_a_clinician_scores_a_phq9_in_the_browser_and_a_doctor_reviews_ris
     await expect(page.get_by_role("row").filter(has_text="PHQ-9")).to_contain_text("19")
     await shot(page, "screening")
 
+    # dr-1 is not on this client's care team (only the booked clinician is): the record does not open until they
+    # say why, and breaking the glass is kept with the record and told to the clinical lead.
     await page.get_by_role("button", name="Sign out").click()
     await sign_in(page, portal, "Doctor (on call first) (dr-1)")
     await page.goto(f"{portal}/pathways/{pathway}/screening")
+    await expect(page.get_by_role("heading", name="You are not on this client's care team")).to_be_visible()
+    assert "PHQ-9" not in await page.content()
+    await assert_accessible(page)
+    await page.get_by_label("Why must you open this record now?").fill("urgent")  # too short: the form stays
+    await page.get_by_role("button", name="Break the glass and open the record").click()
+    assert await page.get_by_label("Why must you open this record now?").evaluate("e => e.validity.tooShort")
+    await expect(page.get_by_role("heading", name="You are not on this client's care team")).to_be_visible()
+    await page.get_by_label("Why must you open this record now?").fill("On call: item 9 endorsed, clinician asked me")
+    await page.get_by_role("button", name="Break the glass and open the record").click()
+    await expect(page.get_by_role("heading", name="Record a questionnaire")).to_be_visible()
     await page.get_by_role("button", name="Sign off").click()  # nothing chosen: refused beside the field
     await expect(page.locator("#outcome-error")).to_be_visible()
     await page.get_by_label("Risk found").select_option("low")
@@ -338,5 +357,5 @@ async def test_a_clinician_scores_a_phq9_in_the_browser_and_a_doctor_reviews_ris
 
 
 async def _screening_open(clinic, pathway: uuid.UUID) -> bool:  # noqa: ANN001
-    response = await clinic.request("screening", "GET", f"/pathways/{pathway}/screening", who=NURSE)
+    response = await clinic.request("screening", "GET", f"/pathways/{pathway}/screening", who=CLINICIAN)
     return response.status_code == 200

@@ -10,11 +10,14 @@ from clinicflow.shared.catalogue import ScreeningCompleted
 from tests.integration.conftest import MovableClock, bearer
 from tests.support import eventually, publish_event
 
-DOCTOR = bearer("doctor", staff_id="dr-1")
-DOCTOR_2 = bearer("doctor", staff_id="dr-2")
-NURSE = bearer("nurse", staff_id="rn-1")
-CLINICIAN = bearer("clinician", staff_id="cl-1")
-THERAPIST = bearer("therapist", staff_id="th-1")
+CARE = {"X-Access-Purpose": "direct_care"}  # every read of the course record says why
+DOCTOR = bearer("doctor", staff_id="dr-1") | CARE
+DOCTOR_2 = bearer("doctor", staff_id="dr-2") | CARE
+NURSE = bearer("nurse", staff_id="rn-1") | CARE
+CLINICIAN = bearer("clinician", staff_id="cl-1") | CARE
+THERAPIST = bearer("therapist", staff_id="th-1") | CARE
+# The care team screening hands over with its sign-off (dr-1 signs); dr-2 is a doctor not on it.
+SCREENING_TEAM = {"cl-1": "clinician", "rn-1": "nurse", "th-1": "therapist"}
 CALM = {"systolic": 124, "diastolic": 80, "heart_rate": 72, "spo2": 98}
 PRE_DOSE = {**CALM, "respiratory_rate": 14, "weight_kg": 70.0, "escort_confirmed": True,
             "interacting_medicines_since_last": False, "alcohol_or_drugs_last_24h": False,
@@ -33,7 +36,8 @@ CHECKLIST = dict.fromkeys(("vitals_back_in_range", "moaas_5", "escort_present", 
 def screening_completed(outcome="eligible", baseline_phq9=18, age_band="35-44") -> ScreeningCompleted:  # noqa: ANN001
     return ScreeningCompleted(
         outcome=outcome, proposed_outcome="eligible", contraindication_codes=[], overridden=False, signed_by="dr-1",
-        baseline_totals={"phq9": baseline_phq9, "gad7": 9}, indications=["depression"], age_band=age_band,
+        baseline_totals={"phq9": baseline_phq9, "gad7": 9}, care_team=SCREENING_TEAM, indications=["depression"],
+        age_band=age_band,
         rule_set_version="screening-rules-2026.2")
 
 

@@ -10,15 +10,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from clinicflow.shared.catalogue import EnquiryClosed, EnquiryReceived, IntakeAssessmentBooked
+from clinicflow.shared.catalogue import AlertAcknowledged, EnquiryClosed, EnquiryReceived, IntakeAssessmentBooked
 from tests.integration.conftest import bearer
 from tests.support import events_on, eventually, publish_event, read_topic
 
 pytestmark = pytest.mark.integration
 
-NURSE = bearer("nurse", staff_id="rn-1")
-CLINICIAN = bearer("clinician", staff_id="cl-1")
-DOCTOR = bearer("doctor", staff_id="dr-1")
+CARE = {"X-Access-Purpose": "direct_care"}  # every read of the record says why
+NURSE = bearer("nurse", staff_id="rn-1") | CARE
+CLINICIAN = bearer("clinician", staff_id="cl-1") | CARE
+DOCTOR = bearer("doctor", staff_id="dr-1") | CARE
 PHQ9_NO_RISK = [2, 2, 2, 2, 2, 2, 2, 1, 0]  # 15: moderately severe
 PHQ9_ITEM9 = [1, 1, 1, 1, 1, 1, 1, 1, 1]  # 9: mild, item 9 answered 1
 GAD7 = [2, 2, 2, 1, 1, 1, 1]  # 10: moderate
@@ -27,7 +28,8 @@ NO_CONCERNS = {"conditions": [], "medicine_classes": [], "blood_pressure": {"sys
 
 
 async def open_pathway(kafka_settings, screening, *, concerns=("depression",), age_band="35-44") -> uuid.UUID:  # noqa: ANN001
-    """What intake would publish: the enquiry, then the booked assessment; waits until the case is open."""
+    """What intake would publish: the enquiry, then the booked assessment (cl-1, who joins the care team); waits
+    until the case is open, then cl-1 brings the doctor and the nurse onto the team."""
     pathway = uuid.uuid4()
     now = datetime.now(UTC)
     await publish_event(kafka_settings, "enquiry.received", pathway, EnquiryReceived(
@@ -35,12 +37,15 @@ async def open_pathway(kafka_settings, screening, *, concerns=("depression",), a
         consent_version="v1", received_at=now))
     await publish_event(kafka_settings, "intake.assessment.booked", pathway, IntakeAssessmentBooked(
         assessment_at=now + timedelta(days=1), clinician_id="cl-1", funding_route="self_funded"))
-    await eventually(lambda: _status(screening, pathway, 200))
+    await eventually(lambda: _status(screening, pathway, 200, CLINICIAN))
+    for member in ({"staff_id": "dr-1", "role": "doctor"}, {"staff_id": "rn-1", "role": "nurse"}):
+        added = await screening.http.post(f"/pathways/{pathway}/care-team", headers=CLINICIAN, json=member)
+        assert added.status_code == 204, added.text
     return pathway
 
 
-async def _status(screening, pathway, expected: int) -> bool:  # noqa: ANN001
-    return (await screening.http.get(f"/pathways/{pathway}/screening", headers=NURSE)).status_code == expected
+async def _status(screening, pathway, expected: int, who: dict = NURSE) -> bool:  # noqa: ANN001
+    return (await screening.http.get(f"/pathways/{pathway}/screening", headers=who)).status_code == expected
 
 
 async def measure(screening, pathway, instrument, answers, context="baseline", **headers):  # noqa: ANN001, ANN201
@@ -145,6 +150,7 @@ async def test_the_doctor_signs_off_after_history_baselines_and_risk_review(scre
         "outcome": "eligible", "proposed_outcome": "needs_review",
         "contraindication_codes": ["age_65_or_over", "interacting_medicines"], "overridden": False,
         "signed_by": "dr-1", "baseline_totals": {"phq9": 9, "gad7": 10}, "indications": ["depression"],
+        "care_team": {"cl-1": "clinician", "dr-1": "doctor", "rn-1": "nurse"},
         "age_band": "65-74", "rule_set_version": "screening-rules-2026.2"}
     assert "benzodiazepine tapered" not in completed.to_bytes().decode()
 
@@ -274,3 +280,78 @@ async def test_uncontrolled_hypertension_and_chronic_psychotic_illness_can_be_en
         **NO_CONCERNS, "conditions": ["uncontrolled_hypertension", "chronic_psychotic_illness"]})
     assert proposal.status_code == 200
     assert proposal.json()["absolute"] == ["chronic_psychotic_illness", "uncontrolled_hypertension"]
+
+
+async def test_only_the_care_team_opens_the_record_and_every_read_and_refusal_is_logged_with_its_purpose(
+    screening, kafka_settings, pool
+):
+    pathway = await open_pathway(kafka_settings, screening)
+    stranger = bearer("doctor", staff_id="dr-9")
+    case = f"/pathways/{pathway}/screening"
+    unstated = await screening.http.get(case, headers=NURSE | {"X-Access-Purpose": ""})
+    assert unstated.status_code == 422  # a purpose is never assumed
+    assert (await screening.http.get(case, headers=bearer("nurse", staff_id="rn-1"))).status_code == 422
+    refused = await screening.http.get(case, headers=stranger | CARE)
+    assert refused.status_code == 403 and "care team" in refused.json()["detail"]
+    assert (await screening.http.get(f"{case}/fhir", headers=stranger | CARE)).status_code == 403
+    # a doctor not on the team cannot sign the case off either, nor put themselves on the team
+    assert (await screening.http.post(f"/pathways/{pathway}/sign-off", headers=stranger | CARE,
+                                      json={"outcome": "ineligible"})).status_code == 403
+    assert (await screening.http.post(f"/pathways/{pathway}/care-team", headers=stranger,
+                                      json={"staff_id": "dr-9", "role": "doctor"})).status_code == 403
+    assert (await screening.http.get(case, headers=NURSE | {"X-Access-Purpose": "care_planning"})).status_code == 200
+
+    reads = await pool.fetch("SELECT staff_id, resource, purpose, ground FROM clinical_reads ORDER BY id")
+    assert [tuple(r) for r in reads] == [
+        ("cl-1", "screening", "direct_care", "care_team"),  # open_pathway's wait for the case
+        ("dr-9", "screening", "direct_care", "refused"), ("dr-9", "screening", "direct_care", "refused"),
+        ("dr-9", "screening", "direct_care", "refused"), ("rn-1", "screening", "care_planning", "care_team")]
+    team = (await screening.http.get(f"/pathways/{pathway}/care-team", headers=CLINICIAN)).json()
+    assert team == [{"staff_id": "cl-1", "role": "clinician"}, {"staff_id": "dr-1", "role": "doctor"},
+                    {"staff_id": "rn-1", "role": "nurse"}]
+    with pytest.raises(Exception, match="append-only"):
+        await pool.execute("DELETE FROM clinical_reads")
+
+
+async def test_breaking_the_glass_needs_a_reason_opens_the_record_and_tells_the_clinical_lead(
+    screening, kafka_settings, pool
+):
+    pathway = await open_pathway(kafka_settings, screening)
+    stranger = bearer("doctor", staff_id="dr-9") | {"X-Access-Purpose": "break_glass"}
+    case = f"/pathways/{pathway}/screening"
+    terse = await screening.http.get(case, headers=stranger | {"X-Break-Glass-Reason": "urgent"})
+    assert terse.status_code == 422 and terse.json()["detail"][0]["loc"] == ["header", "x-break-glass-reason"]
+    reason = "covering the on-call rota, client in crisis on the phone"
+    opened = await screening.http.get(case, headers=stranger | {"X-Break-Glass-Reason": reason})
+    assert opened.status_code == 200 and opened.json()["pathway_id"] == str(pathway)
+
+    again = await screening.http.get(f"{case}/fhir", headers=stranger | {"X-Break-Glass-Reason": reason})
+    assert again.status_code == 200  # the same break, another page: logged, not told twice
+
+    [told] = await events_on(kafka_settings, "screening.record.break_glass")
+    assert (told.subject, told.data["staff_id"], told.data["resource"]) == (pathway, "dr-9", "screening")
+    assert reason not in json.dumps(told.data)  # the reason stays in screening
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'screening.record.break_glass'") == 1
+    lead = bearer("clinical_lead", staff_id="lead-1")
+    reviews = (await screening.http.get("/break-glass", headers=lead)).json()
+    assert [(r["staff_id"], r["pathway_id"], r["reason"]) for r in reviews] == [("dr-9", str(pathway), reason)] * 2
+    assert (await screening.http.get("/break-glass", headers=DOCTOR)).status_code == 403
+    # breaking the glass opens the record once; it does not put anyone on the team
+    assert (await screening.http.get(case, headers=bearer("doctor", staff_id="dr-9") | CARE)).status_code == 403
+
+
+async def test_the_doctor_who_acknowledges_a_safety_alert_joins_the_care_team(screening, kafka_settings):
+    pathway = await open_pathway(kafka_settings, screening)
+    await measure(screening, pathway, "phq9", PHQ9_ITEM9)
+    [flag] = await events_on(kafka_settings, "screening.risk.flagged")
+    on_call = bearer("doctor", staff_id="dr-oncall") | CARE
+    case = f"/pathways/{pathway}/screening"
+    assert (await screening.http.get(case, headers=on_call)).status_code == 403
+    await publish_event(kafka_settings, "alert.acknowledged", pathway, AlertAcknowledged(
+        alert_id=flag.data["alert_id"], acknowledged_by="dr-oncall"))
+    await eventually(lambda: _status(screening, pathway, 200, on_call))
+    team = (await screening.http.get(f"/pathways/{pathway}/care-team", headers=CLINICIAN)).json()
+    assert {"staff_id": "dr-oncall", "role": "on_call"} in team
+    reviewed = await screening.http.post(f"/pathways/{pathway}/risk-review", headers=on_call,
+                                         json={"risk_level": "moderate"})
+    assert reviewed.status_code == 200

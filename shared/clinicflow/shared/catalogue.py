@@ -157,6 +157,8 @@ class ScreeningCompleted(Payload):
     overridden: bool = Field(description="The doctor decided against the proposal (with a recorded reason).")
     signed_by: str = Field(description="Staff id of the signing doctor.")
     baseline_totals: dict[str, int] = Field(description="Baseline total per instrument, e.g. {'phq9': 17}.")
+    care_team: dict[str, str] = Field(default_factory=dict, description="The client's care team at sign-off, staff "
+                                      "id → role: the course's team starts with them.")
     indications: list[Concern] = Field(default_factory=list, description="Conditions to treat.")
     age_band: AgeBand | None = Field(None, description="Age band, for age-aware dosing and BP limits.")
     rule_set_version: str = Field(description="Version of the contraindication rules.")
@@ -465,6 +467,28 @@ class AlertAcknowledged(Payload):
     acknowledged_by: str = Field(description="Staff id.")
 
 
+class RecordOpenedByBreakGlass(Payload):
+    """Someone not on the client's care team opened their clinical record, giving a reason. The reason stays with the
+    record's service, where the clinical lead reviews it (``GET /break-glass``); the event says who, what and when."""
+
+    read_id: int = Field(description="The read's entry in the service's read log.")
+    staff_id: str = Field(description="Staff id of the person who broke the glass.")
+    resource: str = Field(description="Which record was opened, e.g. `screening` or `course`.")
+    read_at: AwareDatetime = Field(description="When.")
+
+
+class ScreeningRecordBreakGlass(RecordOpenedByBreakGlass):
+    """A screening record was opened by someone not on the client's care team."""
+
+    event_type: ClassVar[str] = "screening.record.break_glass"
+
+
+class CourseRecordBreakGlass(RecordOpenedByBreakGlass):
+    """A course record (sessions, vital signs) was opened by someone not on the client's care team."""
+
+    event_type: ClassVar[str] = "course.record.break_glass"
+
+
 class NotificationSent(Payload):
     """A notification was delivered (delivery audit)."""
 
@@ -556,6 +580,8 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec(CourseCompleted, "sessions", NOTIFIED),
         EventSpec(RegisterDiscrepancyFound, "register", NOTIFIED),
         EventSpec(RegisterStockLow, "register", NOTIFIED),
+        EventSpec(ScreeningRecordBreakGlass, "screening", NOTIFIED),
+        EventSpec(CourseRecordBreakGlass, "sessions", NOTIFIED),
         EventSpec(AlertAcknowledged, "notifications", SCREENING | SESSIONS),
         EventSpec(NotificationSent, "notifications"),
         EventSpec(NotificationFailed, "notifications"),

@@ -1,6 +1,7 @@
 """The refusals every service's domain raises, and how HTTP shows them (standard library only).
 
-404 for something unknown, 409 for a move its state does not allow, 422 naming the field (FastAPI's error shape).
+404 for something unknown, 403 for a record this person may not open, 409 for a move its state does not allow, 422
+naming the field (FastAPI's error shape).
 Messages are written to be shown to staff: they never carry personal data.
 """
 
@@ -23,6 +24,12 @@ class NotFound(DomainError):
     """No such thing."""
 
     status_code = 404
+
+
+class NotPermitted(DomainError):
+    """This person may not do this to this record (their role allows it elsewhere)."""
+
+    status_code = 403
 
 
 class IllegalMove(DomainError):

@@ -121,3 +121,23 @@ def test_the_work_list_puts_overdue_call_backs_first_and_the_due_now_filter_hide
                                                         "2026-11-27T16:00:00+00:00")], now=now, due_only=True)] == []
     assert assessment_time("2026-07-01T10:30", "Europe/London") == "2026-07-01T10:30:00+01:00"  # summer time
     assert assessment_time("", "Europe/London") is None
+
+
+async def test_breaking_the_glass_needs_a_reason_and_then_goes_with_that_clients_reads_only(monkeypatch):
+    monkeypatch.setenv("AUTH_JWT_SECRET", "portal-unit-test-jwt-secret-0123456789")
+    pathway, other = "9b3c8a9e-2d0f-4a43-9d3c-6b7e9f0a1b2c", "1c2d3e4f-2d0f-4a43-9d3c-6b7e9f0a1b2c"
+    async with portal(dev_sign_in=True) as http:
+        page = await http.get("/sign-in")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        await http.post("/sign-in", data={"staff_id": "dr-2", "csrf": token, "next": "/"})
+        csrf = Cookies(SECRET, idle_seconds=1800, secure=False).session(
+            request_with(http.cookies[SESSION_COOKIE])).csrf
+        terse = await http.post(f"/pathways/{pathway}/break-glass",
+                                data={"csrf": csrf, "reason": "  urgent \n", "next": f"/pathways/{pathway}"})
+        assert terse.status_code == 422 and "at least 15 characters" in terse.text
+        said = {"csrf": csrf, "reason": "Covering the list:\nclient unwell", "next": "//evil.example"}
+        broken = await http.post(f"/pathways/{pathway}/break-glass", data=said)
+        assert (broken.status_code, broken.headers["location"]) == (303, "/")  # never off-site
+        session = Cookies(SECRET, idle_seconds=1800, secure=False).session(request_with(http.cookies[SESSION_COOKIE]))
+        assert session.break_glass == ((pathway, "Covering the list: client unwell"),)  # one line, for a header
+        assert other not in dict(session.break_glass)

@@ -49,6 +49,7 @@ CHECKLIST = dict.fromkeys(("vitals_back_in_range", "moaas_5", "escort_present", 
 CONTACT, CLINICIAN, DOCTOR = ("contact_centre", "cc-1"), ("clinician", "cl-1"), ("doctor", "dr-1")
 PHARMACY, LEAD = ("pharmacy", "ph-1"), ("clinical_lead", "lead-1")
 NURSE, THERAPIST = ("nurse", "rn-1"), ("therapist", "th-1")
+CARE = {"X-Access-Purpose": "direct_care"}
 
 
 class Unavailable(Exception):
@@ -72,9 +73,10 @@ class Clinic:
 
     async def request(self, service: str, method: str, path: str, *, who: tuple[str, str] | None = None,
                       json: dict | None = None, headers: dict | None = None) -> httpx.Response:
-        """One call, repeated while the service is unreachable or failing (5xx); 4xx answers are returned."""
+        """One call, repeated while the service is unreachable or failing (5xx); 4xx answers are returned. Staff
+        here give care: a clinical record is opened for direct care unless the headers say otherwise."""
         deadline = time.monotonic() + self._patience
-        all_headers = {**(self.token(*who) if who else {}), **(headers or {})}
+        all_headers = {**(self.token(*who) if who else {}), **CARE, **(headers or {})}
         while True:
             try:
                 response = await self.http[service].request(method, path, json=json, headers=all_headers)
@@ -184,7 +186,11 @@ async def _log_callback(clinic: Clinic, pathway: uuid.UUID, attempt: int, outcom
 
 
 async def _screen(clinic: Clinic, pathway: uuid.UUID, walk: Walk) -> None:
-    await clinic.until(lambda: _ok(clinic, "screening", f"/pathways/{pathway}/screening"), what="the screening case")
+    # The booked clinician is on the care team; they bring in the doctor and the nurse (the course's team after).
+    await clinic.until(lambda: _ok(clinic, "screening", f"/pathways/{pathway}/screening", who=CLINICIAN),
+                       what="the screening case")
+    for colleague in ({"staff_id": DOCTOR[1], "role": "doctor"}, {"staff_id": NURSE[1], "role": "nurse"}):
+        await clinic.expect(204, "screening", "POST", f"/pathways/{pathway}/care-team", who=CLINICIAN, json=colleague)
     phq9 = PHQ9_BASELINE[:8] + [1] if walk.item9_at_baseline else PHQ9_BASELINE
     for instrument, answers in (("phq9", phq9), ("gad7", GAD7_BASELINE)):
         await clinic.expect(201, "screening", "POST", f"/pathways/{pathway}/measures", who=CLINICIAN,
@@ -320,8 +326,8 @@ def answers_totalling(total: int, *, items: int = 9) -> list[int]:
     return answers
 
 
-async def _ok(clinic: Clinic, service: str, path: str) -> bool:
-    return (await clinic.request(service, "GET", path, who=NURSE)).status_code == 200
+async def _ok(clinic: Clinic, service: str, path: str, *, who: tuple[str, str] = NURSE) -> bool:
+    return (await clinic.request(service, "GET", path, who=who)).status_code == 200
 
 
 async def _course(clinic: Clinic, pathway: uuid.UUID) -> dict | None:

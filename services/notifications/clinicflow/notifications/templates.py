@@ -78,6 +78,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "register.stock.low": ("Controlled drug below reorder level",
                            "{product} is down to {balance_units} units (reorder level {reorder_level_units}). "
                            "Please reorder."),
+    "screening.record.break_glass": ("Screening record opened by breaking the glass",
+                                     "{staff_id}, who is not on this client's care team, opened their screening "
+                                     "record at {read_at}. Review the reason they gave in screening's break-glass "
+                                     "log."),
+    "course.record.break_glass": ("Course record opened by breaking the glass",
+                                  "{staff_id}, who is not on this client's care team, opened their course record at "
+                                  "{read_at}. Review the reason they gave in sessions' break-glass log."),
     "course.completed": ("Course completed",
                          "The course is complete after {sessions_completed} sessions: PHQ-9 {baseline_phq9} → "
                          "{final_phq9}, response {response}, remission {remission}."),

@@ -31,9 +31,11 @@ from clinicflow.portal.enquiries import (
 from clinicflow.portal.questionnaires import CONTEXTS, QUESTIONNAIRES, answers_from_form
 from clinicflow.portal.services import Refused, ServiceDown, Services
 from clinicflow.portal.settings import PortalSettings
+from clinicflow.shared.care_team import MINIMUM_REASON_CHARACTERS, NOT_ON_CARE_TEAM
 from clinicflow.shared.settings import AuthSettings
 
 PACKAGE = resources.files("clinicflow.portal")
+TEAM_ROLES = ("doctor", "clinician", "nurse", "therapist")  # who a care team is made of
 
 
 class SignInRequired(Exception):
@@ -91,8 +93,36 @@ def create_app(settings: PortalSettings) -> FastAPI:
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
-        return page(request, "problem.html", cookies.session(request), status_code=exc.status,
-                    message=_plain(exc.detail))
+        staff, pathway_id = cookies.session(request), request.path_params.get("pathway_id")
+        if exc.status == 403 and staff and pathway_id and str(exc.detail).startswith(NOT_ON_CARE_TEAM):
+            back = request.url.path if request.method == "GET" else f"/pathways/{pathway_id}"
+            return page(request, "care_team.html", staff, status_code=403, pathway_id=pathway_id, next=back,
+                        errors={}, typed={})
+        return page(request, "problem.html", staff, status_code=exc.status, message=_plain(exc.detail))
+
+    def record_headers(staff: StaffSession, pathway_id: uuid.UUID) -> dict[str, str]:
+        """How a client's clinical record is opened: for their care, or on the glass this person broke for them."""
+        reason = dict(staff.break_glass).get(str(pathway_id))
+        if reason is None:
+            return {"X-Access-Purpose": "direct_care"}
+        return {"X-Access-Purpose": "break_glass", "X-Break-Glass-Reason": reason}
+
+    @app.post("/pathways/{pathway_id}/break-glass")
+    async def break_glass(request: Request, pathway_id: uuid.UUID, csrf: str = Form(), reason: str = Form(""),
+                          next: str = Form("/")) -> Response:  # noqa: A002 - the form's field
+        """Break the glass on one client's record: the reason goes with every read of it for this session (each
+        read logged by the service; the clinical lead told)."""
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        # One line of printable text: it travels in a header, and is kept as written otherwise.
+        said = " ".join(reason.split()).encode("ascii", "replace").decode("ascii")
+        if len(said) < MINIMUM_REASON_CHARACTERS:
+            return page(request, "care_team.html", staff, status_code=422, pathway_id=pathway_id, next=_local(next),
+                        errors={"reason": f"Give your reason in at least {MINIMUM_REASON_CHARACTERS} characters."},
+                        typed={"reason": reason})
+        response = RedirectResponse(_local(next), status_code=303)
+        cookies.keep(response, staff.breaking_glass(str(pathway_id), said[:500]))
+        return response
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
@@ -164,19 +194,40 @@ def create_app(settings: PortalSettings) -> FastAPI:
         """The link every notification carries: the client's course from the services' records."""
         staff = signed_in(request)
         try:
-            course = await services.call("sessions", "GET", f"/pathways/{pathway_id}/course", token=staff.token)
+            course = await services.call("sessions", "GET", f"/pathways/{pathway_id}/course", token=staff.token,
+                                         headers=record_headers(staff, pathway_id))
         except Refused as exc:
             if exc.status != 404:
                 raise
             course = None
         charts = {name: trajectory_svg(name, figures) for name, figures in (course or {}).get("outcomes", {}).items()}
+        care_team, colleagues = [], []
+        if course is not None:
+            care_team = await services.call("sessions", "GET", f"/pathways/{pathway_id}/care-team",
+                                            token=staff.token)
+            on_team = {m["staff_id"] for m in care_team}
+            if staff.staff_id in on_team or staff.has_any("clinical_lead"):
+                colleagues = [{"id": s["id"], "name": s["name"], "role": role} for s in directory
+                              for role in TEAM_ROLES if role in s["roles"] and s["id"] not in on_team]
         return page(request, "pathway.html", staff, pathway_id=pathway_id, course=course, charts=charts,
-                    names=NAMES)
+                    names=NAMES, care_team=care_team, colleagues=colleagues)
+
+    @app.post("/pathways/{pathway_id}/care-team")
+    async def add_to_care_team(request: Request, pathway_id: uuid.UUID, csrf: str = Form(), colleague: str = Form(""),
+                               ) -> Response:
+        """A member of the course's care team brings a colleague onto it (the course's team, in sessions)."""
+        staff = signed_in(request)
+        check_csrf(staff, csrf)
+        staff_id, _, role = colleague.partition("|")
+        await services.call("sessions", "POST", f"/pathways/{pathway_id}/care-team", token=staff.token,
+                            json={"staff_id": staff_id, "role": role})
+        return RedirectResponse(f"/pathways/{pathway_id}", status_code=303)
 
     async def screening_page(request: Request, staff: StaffSession, pathway_id: uuid.UUID, *,
                              errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
                              instrument: str = "phq9", status_code: int = 200) -> HTMLResponse:
-        case = await services.call("screening", "GET", f"/pathways/{pathway_id}/screening", token=staff.token)
+        case = await services.call("screening", "GET", f"/pathways/{pathway_id}/screening", token=staff.token,
+                                   headers=record_headers(staff, pathway_id))
         return page(request, "screening.html", staff, status_code=status_code, pathway_id=pathway_id, case=case,
                     errors=errors or {}, typed=typed or {}, questionnaire=QUESTIONNAIRES[instrument],
                     questionnaires=QUESTIONNAIRES, contexts=CONTEXTS, names=NAMES,
@@ -193,7 +244,8 @@ def create_app(settings: PortalSettings) -> FastAPI:
         staff = signed_in(request)
         check_csrf(staff, csrf)
         try:
-            await services.call("screening", "POST", f"/pathways/{pathway_id}/{path}", token=staff.token, json=body)
+            await services.call("screening", "POST", f"/pathways/{pathway_id}/{path}", token=staff.token, json=body,
+                                headers=record_headers(staff, pathway_id))
         except Refused as refused:
             if refused.status not in (409, 422):
                 raise
@@ -228,7 +280,8 @@ def create_app(settings: PortalSettings) -> FastAPI:
     async def session_page(request: Request, staff: StaffSession, pathway_id: uuid.UUID, session_id: uuid.UUID, *,
                            errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
                            breached: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
-        course = await services.call("sessions", "GET", f"/pathways/{pathway_id}/course", token=staff.token)
+        course = await services.call("sessions", "GET", f"/pathways/{pathway_id}/course", token=staff.token,
+                                     headers=record_headers(staff, pathway_id))
         session = next((s for s in course["sessions"] if s["session_id"] == str(session_id)), None)
         if session is None:
             raise Refused(404, "this course has no such dosing session")

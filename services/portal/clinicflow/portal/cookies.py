@@ -5,7 +5,7 @@ for the idle timeout is over: each request signs it afresh, so the timeout runs 
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -22,10 +22,16 @@ class StaffSession:
     roles: tuple[str, ...]
     token: str
     csrf: str
+    break_glass: tuple[tuple[str, str], ...] = ()  # (pathway id, reason): records opened on a broken glass
 
     def has_any(self, *roles: str) -> bool:
         """Whether the person holds one of ``roles``."""
         return bool(set(roles) & set(self.roles))
+
+    def breaking_glass(self, pathway_id: str, reason: str) -> StaffSession:
+        """This session with the glass broken for one client's record, for as long as the session lasts."""
+        kept = tuple((p, r) for p, r in self.break_glass if p != pathway_id)
+        return replace(self, break_glass=(*kept, (pathway_id, reason)))
 
 
 def new_csrf() -> str:
@@ -51,7 +57,8 @@ class Cookies:
             data = self._sessions.loads(raw, max_age=self._idle)
         except BadSignature:  # includes SignatureExpired: idle too long
             return None
-        return StaffSession(data["staff_id"], tuple(data["roles"]), data["token"], data["csrf"])
+        return StaffSession(data["staff_id"], tuple(data["roles"]), data["token"], data["csrf"],
+                            tuple((p, r) for p, r in data.get("break_glass", ())))
 
     def keep(self, response: Response, session: StaffSession) -> None:
         """Set (or renew) the session cookie."""

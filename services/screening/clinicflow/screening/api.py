@@ -17,6 +17,7 @@ from clinicflow.screening.fhir import measures_bundle
 from clinicflow.screening.repository import ScreeningRepository
 from clinicflow.screening.rules import RuleSet
 from clinicflow.shared.auth import Staff, require_roles
+from clinicflow.shared.care_team import AccessRequest, CareTeamRepository, access_request, care_team_routes
 from clinicflow.shared.catalogue import Instrument, MeasureContext
 from clinicflow.shared.errors import InvalidField
 from clinicflow.shared.runtime import transactional
@@ -128,7 +129,9 @@ def build_router(rules: RuleSet) -> APIRouter:
     router = APIRouter(tags=["screening"])
 
     UoW = Annotated[service.UnitOfWork, transactional(
-        lambda conn, events: service.UnitOfWork(ScreeningRepository(conn), events, rules), source=service.SOURCE)]
+        lambda conn, events: service.UnitOfWork(ScreeningRepository(conn), CareTeamRepository(conn), events, rules),
+        source=service.SOURCE)]
+    Access = Annotated[AccessRequest, Depends(access_request)]
 
     @router.post("/pathways/{pathway_id}/measures", status_code=201, response_model=MeasureOut,
                  response_model_exclude_none=True, openapi_extra=MEASURE_BODY)
@@ -157,36 +160,44 @@ def build_router(rules: RuleSet) -> APIRouter:
 
     @router.post("/pathways/{pathway_id}/risk-review", response_model=CaseOut)
     async def post_risk_review(
-        pathway_id: uuid.UUID, body: RiskReviewIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
+        pathway_id: uuid.UUID, body: RiskReviewIn, staff: Annotated[Staff, Depends(DOCTOR)], access: Access,
+        uow: UoW,
     ) -> CaseOut:
-        """A doctor's review of the risk a safety flag raised."""
+        """A doctor's review of the risk a safety flag raised (answers with the case: a read of the record)."""
+        await service.open_record(uow, pathway_id, staff_id=staff.id, request=access)
         await service.review_risk(uow, pathway_id, doctor_id=staff.id, risk_level=body.risk_level)
         return await _view(uow, pathway_id)
 
     @router.post("/pathways/{pathway_id}/sign-off", response_model=CaseOut)
     async def post_sign_off(
-        pathway_id: uuid.UUID, body: SignOffIn, staff: Annotated[Staff, Depends(DOCTOR)], uow: UoW
+        pathway_id: uuid.UUID, body: SignOffIn, staff: Annotated[Staff, Depends(DOCTOR)], access: Access, uow: UoW
     ) -> CaseOut:
-        """The doctor accepts the proposal, or decides otherwise with a written reason."""
+        """The doctor accepts the proposal, or decides otherwise with a written reason (answers with the case)."""
+        await service.open_record(uow, pathway_id, staff_id=staff.id, request=access)
         decision = SignOff(outcome=body.outcome, doctor_id=staff.id, reason=body.override_reason)
         await service.sign_off(uow, pathway_id, decision)
         return await _view(uow, pathway_id)
 
     @router.get("/pathways/{pathway_id}/screening", response_model=CaseOut)
     async def get_screening(
-        pathway_id: uuid.UUID, _staff: Annotated[Staff, Depends(CLINICAL)], uow: UoW
+        pathway_id: uuid.UUID, staff: Annotated[Staff, Depends(CLINICAL)], access: Access, uow: UoW
     ) -> CaseOut:
-        """The case: measures, proposal and reasons, safety flags, status."""
+        """The case: measures, proposal and reasons, safety flags, status (care team, or break the glass)."""
+        await uow.screening.get_case(pathway_id=pathway_id)
+        await service.open_record(uow, pathway_id, staff_id=staff.id, request=access)
         return await _view(uow, pathway_id)
 
     @router.get("/pathways/{pathway_id}/screening/fhir")
     async def get_screening_fhir(
-        pathway_id: uuid.UUID, _staff: Annotated[Staff, Depends(CLINICAL)], uow: UoW
+        pathway_id: uuid.UUID, staff: Annotated[Staff, Depends(CLINICAL)], access: Access, uow: UoW
     ) -> dict:
         """The measures as a FHIR R4 Bundle of QuestionnaireResponse and Observation resources (LOINC-coded)."""
         await uow.screening.get_case(pathway_id=pathway_id)
+        await service.open_record(uow, pathway_id, staff_id=staff.id, request=access)
         return measures_bundle(str(pathway_id), await uow.screening.measures(pathway_id=pathway_id))
 
+    router.include_router(care_team_routes(
+        UoW, record_exists=lambda uow, pathway_id: uow.screening.get_case(pathway_id=pathway_id), record="screening"))
     return router
 
 

@@ -8,13 +8,15 @@ from clinicflow.screening.api import build_router
 from clinicflow.screening.handlers import build_handlers
 from clinicflow.screening.rules import load_rules
 from clinicflow.screening.settings import ScreeningSettings
+from clinicflow.shared.care_team import care_team_migrations
 from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
 
 
 def migrations() -> list[Migration]:
-    """The screening schema's own migrations (the platform's come first)."""
-    return migrations_in("screening", resources.files("clinicflow.screening") / "migrations")
+    """The screening schema's own migrations (the platform's come first), and the care team's."""
+    return [*migrations_in("screening", resources.files("clinicflow.screening") / "migrations"),
+            *care_team_migrations()]
 
 
 def create_app(settings: ScreeningSettings, *, clock: Clock = utc_now) -> FastAPI:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from clinicflow.screening import service
 from clinicflow.screening.repository import ScreeningRepository
 from clinicflow.screening.rules import RuleSet
+from clinicflow.shared.care_team import CareTeamRepository
 from clinicflow.shared.consumer import Delivery, Handler
 from clinicflow.shared.runtime import Clock
 
@@ -14,13 +15,15 @@ def build_handlers(rules: RuleSet, clock: Clock) -> dict[str, Handler]:
 
     def unit_of_work(delivery: Delivery) -> service.UnitOfWork:
         events = delivery.events(service.SOURCE, clock())
-        return service.UnitOfWork(ScreeningRepository(delivery.connection), events, rules)
+        conn = delivery.connection
+        return service.UnitOfWork(ScreeningRepository(conn), CareTeamRepository(conn), events, rules)
 
     async def on_enquiry_received(delivery: Delivery) -> None:
         await service.note_enquiry(unit_of_work(delivery), delivery.envelope.subject, delivery.payload)
 
     async def on_assessment_booked(delivery: Delivery) -> None:
-        await service.open_case(unit_of_work(delivery), delivery.envelope.subject)
+        await service.open_case(unit_of_work(delivery), delivery.envelope.subject,
+                                clinician_id=delivery.payload.clinician_id)
 
     async def on_enquiry_closed(delivery: Delivery) -> None:
         await service.close_case(unit_of_work(delivery), delivery.envelope.subject, reason=delivery.payload.reason)
@@ -29,7 +32,7 @@ def build_handlers(rules: RuleSet, clock: Clock) -> dict[str, Handler]:
         await service.close_case(unit_of_work(delivery), delivery.envelope.subject, reason="erased")
 
     async def on_alert_acknowledged(delivery: Delivery) -> None:
-        await service.acknowledge_alert(unit_of_work(delivery), delivery.payload)
+        await service.acknowledge_alert(unit_of_work(delivery), delivery.envelope.subject, delivery.payload)
 
     return {
         "enquiry.received": on_enquiry_received,

@@ -42,7 +42,8 @@ UPDATE risk_flags SET reviewed_by = $2, reviewed_at = $3, risk_level = $4
 WHERE pathway_id = $1 AND reviewed_at IS NULL"""
 _ACKNOWLEDGE_FLAG = """
 UPDATE risk_flags SET acknowledged_by = $2, acknowledged_at = $3
-WHERE alert_id = $1 AND acknowledged_at IS NULL"""
+WHERE alert_id = $1 AND acknowledged_at IS NULL
+RETURNING true"""
 
 
 class ScreeningRepository:
@@ -130,9 +131,10 @@ class ScreeningRepository:
         """Mark every unreviewed flag of a pathway reviewed."""
         await self._conn.execute(_REVIEW_FLAGS, pathway_id, doctor_id, at, level)
 
-    async def acknowledge_flag(self, *, alert_id: uuid.UUID, by: str, at: datetime) -> None:
-        """Note that staff acknowledged one of our alerts (alerts of other services match no row)."""
-        await self._conn.execute(_ACKNOWLEDGE_FLAG, alert_id, by, at)
+    async def acknowledge_flag(self, *, alert_id: uuid.UUID, by: str, at: datetime) -> bool:
+        """Note that staff acknowledged one of our alerts; False for another service's alert (or one already
+        acknowledged)."""
+        return bool(await self._conn.fetchval(_ACKNOWLEDGE_FLAG, alert_id, by, at))
 
 
 def _case(row: asyncpg.Record) -> ScreeningCase:

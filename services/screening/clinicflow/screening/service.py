@@ -12,6 +12,8 @@ from clinicflow.screening.repository import ScreeningRepository
 from clinicflow.screening.rules import RuleSet
 from clinicflow.screening.scoring import INSTRUMENTS, ITEM9_FLAG, answer_problems, readable_item9, score
 from clinicflow.shared import catalogue
+from clinicflow.shared.care_team import AccessRequest, CareTeamRepository
+from clinicflow.shared.care_team import open_record as open_care_record
 from clinicflow.shared.errors import IllegalMove, InvalidField, InvalidFields, NotFound
 from clinicflow.shared.outbox import EventWriter
 
@@ -23,6 +25,7 @@ class UnitOfWork:
     """One transaction's view of screening."""
 
     screening: ScreeningRepository
+    care_team: CareTeamRepository
     events: EventWriter
     rules: RuleSet
 
@@ -32,9 +35,18 @@ async def note_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, event: catalogue.
     await uow.screening.note_facts(pathway_id=pathway_id, age_band=event.age_band, concerns=list(event.concerns))
 
 
-async def open_case(uow: UnitOfWork, pathway_id: uuid.UUID) -> bool:
-    """A booked intake assessment opens the pathway's screening case, once."""
+async def open_case(uow: UnitOfWork, pathway_id: uuid.UUID, *, clinician_id: str) -> bool:
+    """A booked intake assessment opens the pathway's screening case, once, and puts the assessing clinician on the
+    client's care team."""
+    await uow.care_team.add(pathway_id=pathway_id, staff_id=clinician_id, role="clinician",
+                            source="assessment_booked", added_by="intake", at=uow.events.now)
     return await uow.screening.open_case(pathway_id=pathway_id, now=uow.events.now)
+
+
+async def open_record(uow: UnitOfWork, pathway_id: uuid.UUID, *, staff_id: str, request: AccessRequest) -> None:
+    """Let ``staff_id`` open the client's screening record (on the care team, or breaking the glass) and log it."""
+    await open_care_record(uow.care_team, uow.events, pathway_id=pathway_id, staff_id=staff_id, resource="screening",
+                           request=request, told=catalogue.ScreeningRecordBreakGlass)
 
 
 async def close_case(uow: UnitOfWork, pathway_id: uuid.UUID, *, reason: str) -> None:
@@ -139,9 +151,12 @@ async def review_risk(uow: UnitOfWork, pathway_id: uuid.UUID, *, doctor_id: str,
     return case
 
 
-async def acknowledge_alert(uow: UnitOfWork, event: catalogue.AlertAcknowledged) -> None:
-    """Staff acknowledged an alert; if it is one of ours, note who and when."""
-    await uow.screening.acknowledge_flag(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.events.now)
+async def acknowledge_alert(uow: UnitOfWork, pathway_id: uuid.UUID, event: catalogue.AlertAcknowledged) -> None:
+    """Staff acknowledged an alert; if it is one of ours, note who and when, and put them on the client's care team:
+    the on-call doctor who answers an item-9 alert must be able to open the case."""
+    if await uow.screening.acknowledge_flag(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.events.now):
+        await uow.care_team.add(pathway_id=pathway_id, staff_id=event.acknowledged_by, role="on_call",
+                                source="alert_acknowledged", added_by=event.acknowledged_by, at=uow.events.now)
 
 
 async def sign_off(uow: UnitOfWork, pathway_id: uuid.UUID, decision: SignOff) -> ScreeningCase:
@@ -154,10 +169,13 @@ async def sign_off(uow: UnitOfWork, pathway_id: uuid.UUID, decision: SignOff) ->
         decision, baseline_taken=set(baseline), required=required_baseline(concerns, uow.rules), now=uow.events.now
     )
     await uow.screening.save_case(case=case)
+    await uow.care_team.add(pathway_id=pathway_id, staff_id=decision.doctor_id, role="doctor", source="sign_off",
+                            added_by=decision.doctor_id, at=uow.events.now)
     await uow.events.emit(pathway_id, catalogue.ScreeningCompleted(
         outcome=case.outcome, proposed_outcome=case.proposal.outcome,
         contraindication_codes=list(case.proposal.codes), overridden=case.overridden, signed_by=case.signed_by,
-        baseline_totals=baseline, indications=list(concerns), age_band=age_band,
+        baseline_totals=baseline, care_team=await uow.care_team.members(pathway_id=pathway_id),
+        indications=list(concerns), age_band=age_band,
         rule_set_version=case.proposal.rule_set_version,
     ))
     return case

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from clinicflow.sessions import courses, dosing_steps, integrations
+from clinicflow.sessions import care, courses, dosing_steps, integrations
 from clinicflow.sessions.acts import Act
 from clinicflow.sessions.course import Consent, Preparation
 from clinicflow.sessions.dosing import DoseOrder
@@ -71,6 +71,7 @@ from clinicflow.sessions.schemas import (
 )
 from clinicflow.sessions.unit_of_work import SOURCE, UnitOfWork
 from clinicflow.shared.auth import Staff, require_roles
+from clinicflow.shared.care_team import AccessRequest, CareTeamRepository, access_request, care_team_routes
 from clinicflow.shared.runtime import transactional
 
 TEAM = require_roles("doctor", "nurse", "clinician", "therapist", "clinical_lead")
@@ -88,16 +89,20 @@ def build_router(rules: SessionRules) -> APIRouter:
     router = APIRouter(tags=["sessions"])
 
     UoW = Annotated[UnitOfWork, transactional(
-        lambda conn, events: UnitOfWork(SessionsRepository(conn), events, rules), source=SOURCE)]
+        lambda conn, events: UnitOfWork(SessionsRepository(conn), CareTeamRepository(conn), events, rules),
+        source=SOURCE)]
+    Access = Annotated[AccessRequest, Depends(access_request)]
 
     def act(staff: Staff, uow: UnitOfWork, at: datetime | None) -> Act:
         return Act(staff.id, at or uow.events.now, uow.events.now)
 
     @router.get("/pathways/{pathway_id}/course", response_model=CourseOut)
-    async def get_course(pathway_id: uuid.UUID, _staff: Annotated[Staff, Depends(TEAM)], uow: UoW) -> CourseOut:
+    async def get_course(pathway_id: uuid.UUID, staff: Annotated[Staff, Depends(TEAM)], access: Access, uow: UoW
+                         ) -> CourseOut:
         """The course: whether it is on hold, its plan and review, sessions with who did what and their vitals,
-        integration, and outcomes on every instrument."""
+        integration, and outcomes on every instrument (the care team, or break the glass)."""
         course = await uow.sessions.course_of_pathway(pathway_id=pathway_id)
+        await care.open_record(uow, pathway_id, staff_id=staff.id, request=access)
         sessions = [await _detail(uow, s) for s in await uow.sessions.sessions_of_course(course_id=course.id)]
         done = [IntegrationOut.of(i) for i in await uow.sessions.integrations_of_course(course_id=course.id)]
         prep, consent, review = course.preparation, course.consent, course.review
@@ -161,9 +166,11 @@ def build_router(rules: SessionRules) -> APIRouter:
         await courses.record_review(uow, course_id, body.decision, doctor_id=staff.id)
 
     @router.get("/courses/{course_id}/fhir")
-    async def get_course_fhir(course_id: uuid.UUID, _staff: Annotated[Staff, Depends(TEAM)], uow: UoW) -> dict:
+    async def get_course_fhir(course_id: uuid.UUID, staff: Annotated[Staff, Depends(TEAM)], access: Access,
+                              uow: UoW) -> dict:
         """The course as FHIR R4: CarePlan, Consent, and an Observation per measure taken during the course."""
         course = await uow.sessions.course(course_id=course_id)
+        await care.open_record(uow, course.pathway_id, staff_id=staff.id, request=access)
         return course_bundle(course, await uow.sessions.measures(course_id=course_id))
 
     @router.get("/outcomes", response_model=CohortOut)
@@ -215,6 +222,8 @@ def build_router(rules: SessionRules) -> APIRouter:
         """The supervising doctor's dose (mg/kg for IV and IM, whole devices intranasal)."""
         order = DoseOrder(body.route, body.dose_mg_per_kg, body.dose_mg, body.infusion_minutes, body.override_reason)
         team = body.team and Team(body.team.supervising_doctor, body.team.monitoring_nurse, body.team.therapist)
+        if team is not None:
+            await care.join_named_team(uow, session_id, team, by=staff)
         return SessionOut.of(await dosing_steps.order_dose(uow, session_id, order, doctor_id=staff.id, team=team))
 
     @router.post("/sessions/{session_id}/dose", response_model=SessionOut)
@@ -227,10 +236,12 @@ def build_router(rules: SessionRules) -> APIRouter:
                                                           supply=supply))
 
     @router.post("/sessions/{session_id}/team", response_model=SessionOut)
-    async def post_team(session_id: uuid.UUID, body: TeamIn, _staff: Annotated[Staff, Depends(CHECKING)], uow: UoW
+    async def post_team(session_id: uuid.UUID, body: TeamIn, staff: Annotated[Staff, Depends(CHECKING)], uow: UoW
                         ) -> SessionOut:
-        """Who is in the room (again at a handover): needed before the dose is given."""
+        """Who is in the room (again at a handover): needed before the dose is given. They join the client's care
+        team; whoever names them must be on it."""
         team = Team(body.supervising_doctor, body.monitoring_nurse, body.therapist)
+        await care.join_named_team(uow, session_id, team, by=staff)
         return SessionOut.of(await dosing_steps.name_team(uow, session_id, team))
 
     @router.post("/sessions/{session_id}/therapy-note", response_model=SessionOut)
@@ -317,12 +328,17 @@ def build_router(rules: SessionRules) -> APIRouter:
                                                                             doctor_id=staff.id))
 
     @router.get("/sessions/{session_id}/fhir")
-    async def get_session_fhir(session_id: uuid.UUID, _staff: Annotated[Staff, Depends(TEAM)], uow: UoW) -> dict:
+    async def get_session_fhir(session_id: uuid.UUID, staff: Annotated[Staff, Depends(TEAM)], access: Access,
+                               uow: UoW) -> dict:
         """The session as FHIR R4: Encounter, Procedure, MedicationAdministration, vital-sign Observations."""
         session = await uow.sessions.session(session_id=session_id)
+        await care.open_record(uow, session.pathway_id, staff_id=staff.id, request=access)
         readings = [reading for _, reading, _ in await uow.sessions.vitals(session_id=session_id)]
         return session_bundle(session, readings)
 
+    router.include_router(care_team_routes(
+        UoW, record_exists=lambda uow, pathway_id: uow.sessions.course_of_pathway(pathway_id=pathway_id),
+        record="course"))
     return router
 
 

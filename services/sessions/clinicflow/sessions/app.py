@@ -9,13 +9,15 @@ from clinicflow.sessions.handlers import build_handlers
 from clinicflow.sessions.rules import load_rules
 from clinicflow.sessions.scheduler import integration_scheduler
 from clinicflow.sessions.settings import SessionsSettings
+from clinicflow.shared.care_team import care_team_migrations
 from clinicflow.shared.database import Migration, migrations_in
 from clinicflow.shared.runtime import Clock, ServiceDefinition, build_app, utc_now
 
 
 def migrations() -> list[Migration]:
-    """The sessions schema's own migrations (the platform's come first)."""
-    return migrations_in("sessions", resources.files("clinicflow.sessions") / "migrations")
+    """The sessions schema's own migrations (the platform's come first), and the care team's."""
+    return [*migrations_in("sessions", resources.files("clinicflow.sessions") / "migrations"),
+            *care_team_migrations()]
 
 
 def create_app(settings: SessionsSettings, *, clock: Clock = utc_now) -> FastAPI:

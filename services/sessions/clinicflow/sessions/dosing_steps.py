@@ -7,6 +7,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from clinicflow.sessions import care
 from clinicflow.sessions.acts import Act, check_codes
 from clinicflow.sessions.courses import sessions_counted
 from clinicflow.sessions.dosing import DoseHistory, DoseOrder, check_dose
@@ -308,6 +309,8 @@ def _administered(session: DosingSession) -> catalogue.DoseAdministered:
     )
 
 
-async def acknowledge_alert(uow: UnitOfWork, event: catalogue.AlertAcknowledged) -> None:
-    """Staff acknowledged an alert; if it is one of ours, note who and when."""
-    await uow.sessions.acknowledge_alert(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.events.now)
+async def acknowledge_alert(uow: UnitOfWork, pathway_id: uuid.UUID, event: catalogue.AlertAcknowledged) -> None:
+    """Staff acknowledged an alert; if it is one of ours, note who and when, and put them on the client's care team
+    (they have to look at the chart)."""
+    if await uow.sessions.acknowledge_alert(alert_id=event.alert_id, by=event.acknowledged_by, at=uow.events.now):
+        await care.join_on_acknowledging(uow, pathway_id, event.acknowledged_by)

@@ -3,11 +3,12 @@ erased enquiry withdraws it; acknowledgements mark alerts."""
 
 from __future__ import annotations
 
-from clinicflow.sessions import courses, dosing_steps
+from clinicflow.sessions import care, courses, dosing_steps
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.sessions.safety import RiskFinding
 from clinicflow.sessions.unit_of_work import SOURCE, UnitOfWork
+from clinicflow.shared.care_team import CareTeamRepository
 from clinicflow.shared.consumer import Delivery, Handler
 from clinicflow.shared.runtime import Clock
 
@@ -17,17 +18,20 @@ def build_handlers(rules: SessionRules, clock: Clock) -> dict[str, Handler]:
 
     def unit_of_work(delivery: Delivery) -> UnitOfWork:
         events = delivery.events(SOURCE, clock())
-        return UnitOfWork(SessionsRepository(delivery.connection), events, rules)
+        conn = delivery.connection
+        return UnitOfWork(SessionsRepository(conn), CareTeamRepository(conn), events, rules)
 
     async def on_screening_completed(delivery: Delivery) -> None:
-        await courses.open_course(unit_of_work(delivery), delivery.envelope.subject, delivery.payload)
+        uow = unit_of_work(delivery)
+        await care.join_from_screening(uow, delivery.envelope.subject, delivery.payload)
+        await courses.open_course(uow, delivery.envelope.subject, delivery.payload)
 
     async def on_measure_recorded(delivery: Delivery) -> None:
         await courses.note_measure(unit_of_work(delivery), delivery.envelope.subject, delivery.payload,
                                    measured_at=delivery.envelope.time)
 
     async def on_alert_acknowledged(delivery: Delivery) -> None:
-        await dosing_steps.acknowledge_alert(unit_of_work(delivery), delivery.payload)
+        await dosing_steps.acknowledge_alert(unit_of_work(delivery), delivery.envelope.subject, delivery.payload)
 
     async def on_risk_finding(delivery: Delivery) -> None:
         # Screening's time, not arrival order: flags and reviews come on two topics (see safety.py).

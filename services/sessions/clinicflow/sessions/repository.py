@@ -92,7 +92,8 @@ _VITALS = "SELECT * FROM vitals WHERE session_id = $1 ORDER BY measured_at, id"
 _ADD_ALERT = """
 INSERT INTO vitals_alerts (alert_id, session_id, breached, rule_set_version, raised_at) VALUES ($1, $2, $3, $4, $5)"""
 _ACKNOWLEDGE_ALERT = """
-UPDATE vitals_alerts SET acknowledged_by = $2, acknowledged_at = $3 WHERE alert_id = $1 AND acknowledged_at IS NULL"""
+UPDATE vitals_alerts SET acknowledged_by = $2, acknowledged_at = $3 WHERE alert_id = $1 AND acknowledged_at IS NULL
+RETURNING true"""
 _ADD_FINDING = """
 INSERT INTO risk_findings (event_id, pathway_id, level, at, reason) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT DO NOTHING"""
@@ -251,9 +252,9 @@ class SessionsRepository:
         """Store a vital-sign safety alert."""
         await self._conn.execute(_ADD_ALERT, alert_id, session_id, breached, rule_set_version, at)
 
-    async def acknowledge_alert(self, *, alert_id: uuid.UUID, by: str, at: datetime) -> None:
-        """Note that staff acknowledged one of our alerts (other services' alerts match no row)."""
-        await self._conn.execute(_ACKNOWLEDGE_ALERT, alert_id, by, at)
+    async def acknowledge_alert(self, *, alert_id: uuid.UUID, by: str, at: datetime) -> bool:
+        """Note that staff acknowledged one of our alerts; False for another service's (or one already noted)."""
+        return bool(await self._conn.fetchval(_ACKNOWLEDGE_ALERT, alert_id, by, at))
 
     async def add_risk_finding(self, *, event_id: uuid.UUID, pathway_id: uuid.UUID, finding: RiskFinding) -> None:
         """Keep one safety flag or risk review (once per event or act)."""

@@ -11,10 +11,12 @@ from clinicflow.sessions.integrations import publish_due_integrations
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
 from clinicflow.sessions.unit_of_work import SOURCE, UnitOfWork
+from clinicflow.shared.care_team import CareTeamRepository
 from clinicflow.shared.runtime import every_pass
 
 
 def integration_scheduler(rules: SessionRules, *, poll_seconds: float):  # noqa: ANN201 - a background starter
     """A background task for the runtime: publish what has fallen due, at once while there is more, never dying."""
     return every_pass("integration-scheduler", lambda conn, events: publish_due_integrations(
-        UnitOfWork(SessionsRepository(conn), events, rules)), source=SOURCE, idle_seconds=poll_seconds)
+        UnitOfWork(SessionsRepository(conn), CareTeamRepository(conn), events, rules)), source=SOURCE,
+        idle_seconds=poll_seconds)

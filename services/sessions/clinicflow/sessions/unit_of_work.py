@@ -1,4 +1,4 @@
-"""What every sessions use case works on: one transaction's repository, its event writer, the rules in force."""
+"""What every sessions use case works on: one transaction's repositories, its event writer, the rules in force."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from clinicflow.sessions.repository import SessionsRepository
 from clinicflow.sessions.rules import SessionRules
+from clinicflow.shared.care_team import CareTeamRepository
 from clinicflow.shared.outbox import EventWriter
 
 SOURCE = "clinicflow/sessions"
@@ -16,5 +17,6 @@ class UnitOfWork:
     """One transaction's view of sessions."""
 
     sessions: SessionsRepository
+    care_team: CareTeamRepository
     events: EventWriter
     rules: SessionRules
