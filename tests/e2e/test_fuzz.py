@@ -1,6 +1,7 @@
 """Hostile input: property-based fuzzing of every HTTP endpoint of every service from its own OpenAPI document
 (schemathesis), against the services running as processes, as a member of staff holding every role. No request may
-cause a 5xx, and a refused enquiry must leave nothing stored or published."""
+cause a 5xx or an answer its document does not declare, and a refused enquiry must leave nothing stored or
+published."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import asyncpg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import content_type_conformance, not_a_server_error, status_code_conformance
 
 from clinicflow.localinfra.tokens import mint_token
 from clinicflow.shared.auth import ROLES
@@ -54,9 +55,10 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(Healt
 
 
 def call(case) -> None:  # noqa: ANN001
-    """Send one generated request as staff; a 5xx fails the test."""
+    """Send one generated request as staff; a 5xx fails the test, and so does an answer the operation's OpenAPI
+    document does not declare (its status or its content type)."""
     response = case.call(headers=STAFF, timeout=15)
-    case.validate_response(response, checks=[not_a_server_error])
+    case.validate_response(response, checks=[not_a_server_error, status_code_conformance, content_type_conformance])
     if case.method == "POST" and case.path == "/enquiries":
         ANSWERED.append(response.status_code)
         if response.status_code == 201:

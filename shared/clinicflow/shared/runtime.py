@@ -38,6 +38,7 @@ from clinicflow.shared.kafka import KafkaPublisher, create_broker, ensure_topics
 from clinicflow.shared.logs import configure_logging
 from clinicflow.shared.loops import repeat
 from clinicflow.shared.metrics import Metrics
+from clinicflow.shared.openapi import OPERATIONS_TAG, declare_refusals
 from clinicflow.shared.outbox import EventWriter, Outbox, OutboxRelay
 from clinicflow.shared.settings import DatabaseSettings, MigrationSettings, ServiceSettings
 
@@ -215,6 +216,7 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
     for router in definition.routers:
         app.include_router(router)
     app.add_exception_handler(DomainError, domain_error_response)
+    declare_refusals(app)
     return app
 
 
@@ -226,7 +228,7 @@ async def domain_error_response(_request: Request, exc: Exception) -> JSONRespon
 
 
 def _operations_router(definition: ServiceDefinition, metrics: Metrics) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=[OPERATIONS_TAG])
     name = definition.settings.service_name
     document = asyncapi_document(name, consumes=list(definition.handlers), description=definition.description)
 
@@ -235,7 +237,7 @@ def _operations_router(definition: ServiceDefinition, metrics: Metrics) -> APIRo
         """The process is alive."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "The database or the broker does not answer."}})
     async def readyz(request: Request) -> JSONResponse:
         """The database and the Kafka broker both answer."""
         runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
@@ -248,7 +250,9 @@ def _operations_router(definition: ServiceDefinition, metrics: Metrics) -> APIRo
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse,
+                responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                                 "description": "Prometheus text exposition."}})
     async def metrics_endpoint() -> PlainTextResponse:
         """Prometheus metrics."""
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -117,7 +117,10 @@ def build_router(config: service.Config) -> APIRouter:
                      f'<form method="post" action="/ack/{html.escape(token)}">'
                      '<button type="submit">Acknowledge: I am dealing with it</button></form>')
 
-    @router.post("/ack/{token}", response_class=HTMLResponse)
+    @router.post("/ack/{token}", response_class=HTMLResponse, responses={
+        409: {"description": "The link was already used.", "content": {"text/html": {"schema": {"type": "string"}}}},
+        410: {"description": "The link is not valid, has expired, or links are off.",
+              "content": {"text/html": {"schema": {"type": "string"}}}}})
     async def post_ack_link(token: Token, uow: UoW) -> HTMLResponse:
         """Acknowledge the alert the link was sent for, as the person it was sent to (the link works once)."""
         try:
