@@ -65,6 +65,7 @@ class Composed:
 def composed(tmp_path_factory) -> Iterator[Composed]:  # noqa: ANN001
     ensure_engine()
     ensure_compose()
+    _remove_projects_left_by_an_interrupted_run()
     ensure_stand_in_images()
     build_clinicflow_image()
     project = tmp_path_factory.mktemp("compose")
@@ -164,6 +165,18 @@ async def test_the_composed_system_walks_the_pathway_through_restarts_and_stops_
     assert counts == "0"
     shutdown = composed.compose("logs", "--since", stopping, *SERVICES).stdout
     assert "Traceback" not in shutdown and '"level": "error"' not in shutdown, shutdown[-3000:]
+
+
+def _remove_projects_left_by_an_interrupted_run() -> None:
+    """A run killed before its teardown leaves its project up, holding the published ports: take it down first."""
+    labels = subprocess.run(["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}\t'
+                             '{{.Label "com.docker.compose.project.config_files"}}'],
+                            check=True, capture_output=True, text=True).stdout.splitlines()
+    left = {project for project, _, files in (line.partition("\t") for line in labels)
+            if "tests/deploy/compose.test.yml" in files}
+    for project in sorted(left):
+        subprocess.run(["docker", "compose", "-p", project, "down", "-v", "--remove-orphans"], check=False,
+                       capture_output=True)
 
 
 def _mib(usage: str) -> float:
