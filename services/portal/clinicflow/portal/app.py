@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,11 +31,11 @@ from clinicflow.portal.enquiries import (
 from clinicflow.portal.questionnaires import CONTEXTS, QUESTIONNAIRES, answers_from_form
 from clinicflow.portal.services import Refused, ServiceDown, Services
 from clinicflow.portal.settings import PortalSettings
-from clinicflow.shared.care_team import MINIMUM_REASON_CHARACTERS, NOT_ON_CARE_TEAM
+from clinicflow.shared.care_team import MINIMUM_REASON_CHARACTERS, NOT_ON_CARE_TEAM, TeamRole
 from clinicflow.shared.settings import AuthSettings
 
 PACKAGE = resources.files("clinicflow.portal")
-TEAM_ROLES = ("doctor", "clinician", "nurse", "therapist")  # who a care team is made of
+TEAM_ROLES = get_args(TeamRole)  # who a care team is made of
 
 
 class SignInRequired(Exception):

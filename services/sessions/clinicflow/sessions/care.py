@@ -28,19 +28,6 @@ async def open_record(uow: UnitOfWork, pathway_id: uuid.UUID, *, staff_id: str, 
                            request=request, told=catalogue.CourseRecordBreakGlass)
 
 
-async def open_session_record(uow: UnitOfWork, session_id: uuid.UUID, *, staff_id: str, request: AccessRequest
-                              ) -> None:
-    """:func:`open_record` for the client whose dosing session this is."""
-    session = await uow.sessions.session(session_id=session_id)
-    await open_record(uow, session.pathway_id, staff_id=staff_id, request=request)
-
-
-async def open_course_record(uow: UnitOfWork, course_id: uuid.UUID, *, staff_id: str, request: AccessRequest) -> None:
-    """:func:`open_record` for the client whose course this is."""
-    course = await uow.sessions.course(course_id=course_id)
-    await open_record(uow, course.pathway_id, staff_id=staff_id, request=request)
-
-
 async def join_named_team(uow: UnitOfWork, session_id: uuid.UUID, team: Team, *, by: Staff) -> None:
     """The people named in the room for a session join the client's care team; whoever names them must be on it
     (or be the clinical lead), so naming a team is not a way onto it."""
