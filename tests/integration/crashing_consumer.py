@@ -14,8 +14,8 @@ from tests.integration.platform_kit import running_consumer
 async def main(bootstrap: str, prefix: str, dsn: str, schema: str) -> None:
     applied_then_commit_offset = EventConsumer._apply
 
-    async def apply_then_die(self, envelope, payload):  # noqa: ANN001, ANN202
-        await applied_then_commit_offset(self, envelope, payload)
+    async def apply_then_die(self, batch):  # noqa: ANN001, ANN202
+        await applied_then_commit_offset(self, batch)
         os._exit(9)
 
     EventConsumer._apply = apply_then_die

@@ -15,7 +15,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from clinicflow.shared.consumer import DLQ_REASON, DLQ_SOURCE_OFFSET, DLQ_SOURCE_TOPIC, Delivery
+from clinicflow.shared.consumer import DLQ_REASON, DLQ_SOURCE_OFFSET, DLQ_SOURCE_TOPIC, Delivery, Rejected
 from clinicflow.shared.database import Migration, migrate, platform_migrations
 from clinicflow.shared.envelope import Envelope
 from clinicflow.shared.kafka import PublishFailed, read_dead_letters, replay_dead_letter
@@ -99,6 +99,53 @@ async def test_a_consumer_killed_between_database_commit_and_offset_commit_appli
         # The offset was never committed, so the event comes again, and the inbox recognises it.
         await eventually(lambda: running.metrics.duplicates.labels(type="enquiry.received")._value.get())
     assert await count_effects(pool, event.id) == 1
+
+
+async def test_events_waiting_together_are_applied_in_one_transaction(pool, kafka_settings):
+    """The speed of a busy service: what the broker hands over at once commits at once (inbox rows and effects)."""
+    pathway = uuid.uuid4()
+    events = [enquiry_received(pathway) for _ in range(10)]
+    transactions = []
+
+    async def record_transaction(delivery: Delivery) -> None:
+        transactions.append(await delivery.connection.fetchval("SELECT txid_current()"))
+        await record_effect_and_close(delivery)
+
+    async with running_consumer(pool, kafka_settings):
+        pass  # creates the topics and the effects table
+    await write_topic(kafka_settings, "enquiry.received.v1", [e.to_bytes() for e in events], key=str(pathway).encode())
+    async with running_consumer(pool, kafka_settings, record_transaction) as running:
+        await eventually(lambda: running.metrics.consumed.labels(type="enquiry.received")._value.get() == 10)
+
+    assert [await count_effects(pool, e.id) for e in events] == [1] * 10
+    assert len(set(transactions)) <= 2  # one fetch, one transaction (two if the broker split the fetch)
+
+
+async def test_one_refused_event_in_a_batch_goes_alone_to_the_dead_letter_topic_and_the_rest_apply_once(
+    pool, kafka_settings
+):
+    pathway = uuid.uuid4()
+    events = [enquiry_received(pathway) for _ in range(5)]
+    refused = events[2].id
+
+    async def refuse_one(delivery: Delivery) -> None:
+        await record_effect_and_close(delivery)  # its writes are rolled back with the batch
+        if delivery.envelope.id == refused:
+            raise Rejected("contradicts_state", "the test refuses this one")
+
+    async with running_consumer(pool, kafka_settings):
+        pass
+    await write_topic(kafka_settings, "enquiry.received.v1", [e.to_bytes() for e in events], key=str(pathway).encode())
+    async with running_consumer(pool, kafka_settings, refuse_one) as running:
+        await eventually(lambda: running.metrics.consumed.labels(type="enquiry.received")._value.get() == 4)
+        dlq = f"{kafka_settings.topic_prefix}enquiry.received.v1.dlq"
+        [letter] = await eventually(lambda: read_dead_letters(kafka_settings, dlq))
+
+    assert [await count_effects(pool, e.id) for e in events] == [1, 1, 0, 1, 1]
+    assert letter.headers[DLQ_REASON] == "contradicts_state"
+    assert letter.headers[DLQ_SOURCE_OFFSET] == "2"
+    closed = await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'enquiry.closed'")
+    assert closed == 4  # the events the rolled-back batch caused were written once, not twice
 
 
 async def test_a_malformed_message_goes_to_the_dead_letter_topic_and_the_next_one_is_processed(
