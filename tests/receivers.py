@@ -43,12 +43,14 @@ class SmtpSink:
     def __init__(self) -> None:
         self.port = free_port()
         self.messages: list[ReceivedMail] = []
+        self.connections: set[tuple] = set()  # the client address and port of each connection that sent mail
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
+    async def handle_DATA(self, _server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
+            self.connections.add(tuple(session.peer))
             self.messages.append(ReceivedMail(
                 parsed["Message-ID"], parsed["To"], parsed["Subject"], parsed.get_content(), envelope.content))
         return "250 OK"

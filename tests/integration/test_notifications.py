@@ -107,6 +107,18 @@ async def test_a_redelivered_event_notifies_nobody_twice(notifications, staff_ch
     assert await pool.fetchval("SELECT count(*) FROM deliveries") == 2  # inbox and email, once each
 
 
+async def test_email_due_together_goes_over_one_smtp_connection_and_each_once(notifications, staff_channels,
+                                                                              kafka_settings, pool):
+    events = [new_envelope(type="enquiry.received", source="clinicflow/intake", subject=uuid.uuid4(),
+                           data=received(), time=datetime.now(UTC)) for _ in range(10)]
+    await write_topic(kafka_settings, "enquiry.received.v1", [e.to_bytes() for e in events], key=b"one-partition")
+    await eventually(lambda: len(staff_channels.smtp.messages) == 10)
+    assert len(staff_channels.smtp.unique()) == 10
+    assert len(staff_channels.smtp.connections) <= 3  # one per dispatch pass, not one per message
+    sent = await events_on(kafka_settings, "notification.sent", at_least=20)
+    assert sorted(e.data["channel"] for e in sent).count("email") == 10
+
+
 async def test_a_channel_down_for_a_while_gets_the_message_after_retries(notifications, staff_channels,
                                                                          kafka_settings):
     staff_channels.chat.fail_next = 2

@@ -3,6 +3,9 @@
 Every send carries the delivery id as its idempotency handle (``Message-ID`` for email, ``Idempotency-Key`` for
 webhooks), so a retry after a crash between sending and recording is recognisable as the same message. Webhooks are
 signed with HMAC-SHA256 over ``timestamp + "." + body``.
+
+The dispatcher hands a channel everything due for it at once (``send_all``): email goes over one SMTP connection per
+pass and webhooks share one HTTP connection pool, so a busy hour costs one handshake, not one per message.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import smtplib
 import ssl
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
@@ -47,10 +51,16 @@ class PermanentFailure(Exception):
     """Trying again will not help (the channel refused the message)."""
 
 
+# What became of one message: None when the channel accepted it, else why not.
+Outcome = TransientFailure | PermanentFailure | None
+
+
 class Channel(Protocol):
     """A way to reach staff."""
 
-    async def send(self, message: Outgoing) -> None: ...
+    async def send_all(self, messages: Sequence[Outgoing]) -> list[Outcome]:
+        """Hand over every message; the outcome of each, in order."""
+        ...
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -82,8 +92,12 @@ class SignedWebhook:
             return {"to": message.recipient.phone, "message": text, "reference": str(message.delivery_id)}
         return {"text": text, "priority": message.priority}
 
-    async def send(self, message: Outgoing) -> None:
-        """POST once; raises TransientFailure or PermanentFailure when not accepted."""
+    async def send_all(self, messages: Sequence[Outgoing]) -> list[Outcome]:
+        """POST each once, concurrently over one connection pool."""
+        async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
+            return list(await asyncio.gather(*(self._post(client, message) for message in messages)))
+
+    async def _post(self, client: httpx.AsyncClient, message: Outgoing) -> Outcome:
         payload = json.dumps(self.body(message)).encode()
         timestamp = str(int(time.time()))
         headers = {
@@ -93,14 +107,14 @@ class SignedWebhook:
             "Idempotency-Key": str(message.delivery_id),
         }
         try:
-            async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
-                response = await client.post(self.url, content=payload, headers=headers)
+            response = await client.post(self.url, content=payload, headers=headers)
         except httpx.HTTPError as exc:
-            raise TransientFailure(type(exc).__name__) from None
+            return TransientFailure(type(exc).__name__)
         if response.status_code >= 500 or response.status_code in (408, 429):
-            raise TransientFailure(f"http_{response.status_code}")
+            return TransientFailure(f"http_{response.status_code}")
         if response.status_code >= 400:
-            raise PermanentFailure(f"http_{response.status_code}")
+            return PermanentFailure(f"http_{response.status_code}")
+        return None
 
 
 @dataclass(frozen=True)
@@ -128,11 +142,12 @@ class SmtpEmail:
         email.set_content(message.content.body)
         return email
 
-    async def send(self, message: Outgoing) -> None:
-        """Hand the message to the SMTP server (in a thread: smtplib blocks)."""
-        await asyncio.to_thread(self._send_blocking, self.message(message))
+    async def send_all(self, messages: Sequence[Outgoing]) -> list[Outcome]:
+        """Hand the messages to the SMTP server over one connection (in a thread: smtplib blocks)."""
+        return await asyncio.to_thread(self._send_all_blocking, [self.message(m) for m in messages])
 
-    def _send_blocking(self, email: EmailMessage) -> None:
+    def _send_all_blocking(self, emails: list[EmailMessage]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         context = ssl.create_default_context()
         try:
             smtp_class = smtplib.SMTP_SSL if self.implicit_tls else smtplib.SMTP
@@ -142,11 +157,20 @@ class SmtpEmail:
                     smtp.starttls(context=context)
                 if self.username:
                     smtp.login(self.username, self.password or "")
-                smtp.send_message(email)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-            code = getattr(exc, "smtp_code", 0)
-            if 400 <= code < 500:
-                raise TransientFailure(f"smtp_{code}") from None
-            raise PermanentFailure(type(exc).__name__) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TransientFailure(type(exc).__name__) from None
+                for email in emails:
+                    outcomes.append(_hand_over(smtp, email))
+        except (OSError, smtplib.SMTPException) as exc:  # no connection, or it dropped: the rest go next time
+            outcomes += [TransientFailure(type(exc).__name__)] * (len(emails) - len(outcomes))
+        return outcomes
+
+
+def _hand_over(smtp: smtplib.SMTP, email: EmailMessage) -> Outcome:
+    """One message on an open connection; a refusal of this message is its outcome, a broken connection raises."""
+    try:
+        smtp.send_message(email)
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        code = getattr(exc, "smtp_code", 0)
+        if 400 <= code < 500:
+            return TransientFailure(f"smtp_{code}")
+        return PermanentFailure(type(exc).__name__)
+    return None

@@ -1,5 +1,6 @@
-"""Background work of the notifications service: two independent loops, one sending due deliveries and one
-escalating unacknowledged urgent alerts, so a channel that hangs or fails can never hold an escalation back.
+"""Background work of the notifications service: three independent loops, one sending due urgent deliveries, one
+routine ones and one escalating unacknowledged urgent alerts, so neither a queue of routine email nor a channel that
+hangs or fails can hold an alert or an escalation back.
 
 Both run in every instance; rows are claimed with ``FOR UPDATE SKIP LOCKED`` (deliveries under a lease) so no two
 instances work on the same delivery or alert, and timers live in the database, so they survive restarts.
@@ -33,14 +34,20 @@ def units_of_work(runtime: ServiceRuntime, config: service.Config) -> service.Op
 
 
 def background_workers(config: service.Config, *, poll_seconds: float) -> list[Background]:
-    """The dispatcher and the escalator, each looking for work every ``poll_seconds`` when idle."""
+    """The two dispatchers and the escalator, each looking for work every ``poll_seconds`` when idle."""
 
-    async def dispatcher(runtime: ServiceRuntime) -> None:
+    async def urgent_dispatcher(runtime: ServiceRuntime) -> None:
         open_uow = units_of_work(runtime, config)
-        await repeat("dispatcher", lambda: service.dispatch_due(open_uow), idle_seconds=poll_seconds)
+        await repeat("urgent dispatcher", lambda: service.dispatch_due(open_uow, urgent=True),
+                     idle_seconds=poll_seconds)
+
+    async def routine_dispatcher(runtime: ServiceRuntime) -> None:
+        open_uow = units_of_work(runtime, config)
+        await repeat("routine dispatcher", lambda: service.dispatch_due(open_uow, urgent=False),
+                     idle_seconds=poll_seconds)
 
     async def escalator(runtime: ServiceRuntime) -> None:
         open_uow = units_of_work(runtime, config)
         await repeat("escalator", lambda: service.escalate_due(open_uow), idle_seconds=poll_seconds)
 
-    return [dispatcher, escalator]
+    return [urgent_dispatcher, routine_dispatcher, escalator]

@@ -21,7 +21,8 @@ ON CONFLICT (event_id, recipient_id, channel, escalation_level) DO NOTHING RETUR
 _CLAIM_DUE = """
 UPDATE deliveries SET next_attempt_at = $2
 WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1
-             ORDER BY priority = 'urgent' DESC, next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+               AND (priority = 'urgent') = $4
+             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
 RETURNING *"""
 # 'cancelled' too: a delivery cancelled while its send was under way was still sent, and the record says so.
 _MARK_SENT = """
@@ -90,10 +91,10 @@ class NotificationsRepository:
             d.priority, d.title, d.body, d.link, d.alert_id, d.next_attempt_at, now, d.escalation_level,
         ) is not None
 
-    async def claim_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Delivery]:
-        """Pending deliveries whose time has come, urgent first, leased to the caller until ``lease_until``."""
-        claimed = [_delivery(r) for r in await self._conn.fetch(_CLAIM_DUE, now, lease_until, limit)]
-        return sorted(claimed, key=lambda d: (d.priority != "urgent", d.next_attempt_at))
+    async def claim_due(self, *, now: datetime, lease_until: datetime, limit: int, urgent: bool) -> list[Delivery]:
+        """Pending urgent (or routine) deliveries whose time has come, oldest first, leased until ``lease_until``."""
+        claimed = [_delivery(r) for r in await self._conn.fetch(_CLAIM_DUE, now, lease_until, limit, urgent)]
+        return sorted(claimed, key=lambda d: d.next_attempt_at)
 
     async def mark_sent(self, *, delivery_id: uuid.UUID, attempts: int, at: datetime) -> bool:
         """The channel accepted it; False when it was already recorded as sent or failed."""

@@ -19,7 +19,7 @@ import structlog
 from pydantic import BaseModel
 
 from clinicflow.notifications.acklinks import AckLinks, InvalidAckLink
-from clinicflow.notifications.channels import Channel, Outgoing, PermanentFailure, TransientFailure
+from clinicflow.notifications.channels import Channel, Outcome, Outgoing, PermanentFailure, TransientFailure
 from clinicflow.notifications.domain import Alert, Delivery, RetryPolicy, Shift, escalation_chain, next_escalation
 from clinicflow.notifications.repository import NotificationsRepository
 from clinicflow.notifications.routing import Directory, Routing, plan, reachable
@@ -117,50 +117,59 @@ async def _sent(uow: UnitOfWork, delivery: Delivery, *, attempts: int) -> None:
         ))
 
 
-async def dispatch_due(open_uow: OpenUnitOfWork, *, limit: int = 20) -> int:
-    """Send the deliveries whose time has come (urgent first); returns how many were claimed.
+async def dispatch_due(open_uow: OpenUnitOfWork, *, urgent: bool, limit: int = 50) -> int:
+    """Send the deliveries of one priority whose time has come; returns how many were claimed.
 
-    The claim commits at once (a lease); each delivery is then sent and its outcome recorded in its own short
-    transaction. A delivery whose outcome could not be recorded is sent again when its lease ends, under the same
-    idempotency handle, so the receiver can tell.
+    Urgent and routine deliveries are dispatched by separate loops, so a queue of routine email never holds an alert
+    back. The claim commits at once (a lease); the messages go out, each channel's at once; then every outcome is
+    recorded in one transaction. A delivery whose outcome could not be recorded is sent again when its lease ends,
+    under the same idempotency handle, so the receiver can tell.
     """
     async with open_uow() as uow:
         now, config = uow.events.now, uow.config
-        due = await uow.notifications.claim_due(now=now, lease_until=now + config.send_lease, limit=limit)
-    outcomes = await asyncio.gather(*(_deliver(open_uow, config, d, now) for d in due), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, Exception):
-            log.warning("a delivery's outcome was not recorded; it goes again when its lease ends",
-                        error=type(outcome).__name__)
+        due = await uow.notifications.claim_due(now=now, lease_until=now + config.send_lease, limit=limit,
+                                                urgent=urgent)
+    if not due:
+        return 0
+    outcomes = await _send_all(config, due, now)
+    async with open_uow() as uow:
+        for delivery in due:
+            await _record(uow, delivery, outcomes[delivery.id])
     return len(due)
 
 
-async def _deliver(open_uow: OpenUnitOfWork, config: Config, delivery: Delivery, now: datetime) -> None:
-    failure = None if delivery.channel == "inbox" else await _send(config, delivery, now)
-    async with open_uow() as uow:
-        await _record(uow, delivery, failure)
+async def _send_all(config: Config, due: list[Delivery], now: datetime) -> dict[uuid.UUID, Outcome]:
+    outcomes: dict[uuid.UUID, Outcome] = {}
+    by_channel: dict[str, list[Outgoing]] = {}
+    for delivery in due:
+        channel = config.channels.get(delivery.channel)
+        recipient = config.directory.staff.get(delivery.recipient_id)
+        if delivery.channel == "inbox":  # lands in the inbox table when recorded
+            outcomes[delivery.id] = None
+        elif channel is None or recipient is None:
+            outcomes[delivery.id] = PermanentFailure("channel_or_recipient_unavailable")
+        else:
+            ack_link = None
+            if config.ack_links and delivery.alert_id and delivery.channel in ("chat", "sms"):
+                ack_link = config.ack_links.link(delivery.id, now=now)
+            content = Content(delivery.title, delivery.body, delivery.link)
+            by_channel.setdefault(delivery.channel, []).append(
+                Outgoing(delivery.id, recipient, content, delivery.priority, ack_link))
+    sent = await asyncio.gather(*(_send_over(config.channels[name], messages) for name, messages in by_channel.items()))
+    for messages, results in zip(by_channel.values(), sent, strict=True):
+        outcomes |= {message.delivery_id: outcome for message, outcome in zip(messages, results, strict=True)}
+    return outcomes
 
 
-async def _send(config: Config, delivery: Delivery, now: datetime) -> Exception | None:
-    channel = config.channels.get(delivery.channel)
-    recipient = config.directory.staff.get(delivery.recipient_id)
-    if channel is None or recipient is None:
-        return PermanentFailure("channel_or_recipient_unavailable")
-    ack_link = None
-    if config.ack_links and delivery.alert_id and delivery.channel in ("chat", "sms"):
-        ack_link = config.ack_links.link(delivery.id, now=now)
-    content = Content(delivery.title, delivery.body, delivery.link)
+async def _send_over(channel: Channel, messages: list[Outgoing]) -> list[Outcome]:
     try:
-        await channel.send(Outgoing(delivery.id, recipient, content, delivery.priority, ack_link))
-    except (TransientFailure, PermanentFailure) as failure:
-        return failure
+        return await channel.send_all(messages)
     except Exception as exc:  # a defect in one channel must not stop the others: retry it like an outage
-        log.warning("channel raised an unexpected error", channel=delivery.channel, error=type(exc).__name__)
-        return TransientFailure(type(exc).__name__)
-    return None
+        log.warning("channel raised an unexpected error", error=type(exc).__name__)
+        return [TransientFailure(type(exc).__name__)] * len(messages)
 
 
-async def _record(uow: UnitOfWork, delivery: Delivery, failure: Exception | None) -> None:
+async def _record(uow: UnitOfWork, delivery: Delivery, failure: Outcome) -> None:
     attempts = delivery.attempts + 1
     if failure is None:
         if delivery.channel == "inbox":  # a reminder scheduled for later lands in the inbox now
