@@ -84,7 +84,7 @@ def _bench(args: argparse.Namespace) -> None:
     except ImportError:
         sys.exit("the benchmark comes with the development install (make run)")
     asyncio.run(run_bench(enquiries=args.enquiries, pathways=args.pathways, concurrency=args.concurrency,
-                          output=Path(args.output)))
+                          output=Path(args.output), plot=Path(args.plot) if args.plot else None))
 
 
 def _register_verify(_args: argparse.Namespace) -> None:
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("--pathways", type=int, default=10)
     bench.add_argument("--concurrency", type=int, default=20)
     bench.add_argument("--output", default="bench.json")
+    bench.add_argument("--plot", default=None, help="also draw latency against load to this PNG or SVG file")
     bench.set_defaults(run=_bench)
 
     args = parser.parse_args(argv)

@@ -8,13 +8,14 @@ instances work on the same delivery or alert, and timers live in the database, s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from clinicflow.notifications import service
-from clinicflow.notifications.repository import NotificationsRepository
+from clinicflow.notifications.repository import NotificationsRepository, deliveries_due_channel
 from clinicflow.shared.database import transaction
-from clinicflow.shared.loops import repeat
+from clinicflow.shared.loops import repeat, wake_on_notify
 from clinicflow.shared.outbox import EventWriter, Outbox
 from clinicflow.shared.runtime import ServiceRuntime
 
@@ -36,18 +37,21 @@ def units_of_work(runtime: ServiceRuntime, config: service.Config) -> service.Op
 def background_workers(config: service.Config, *, poll_seconds: float) -> list[Background]:
     """The two dispatchers and the escalator, each looking for work every ``poll_seconds`` when idle."""
 
-    async def urgent_dispatcher(runtime: ServiceRuntime) -> None:
-        open_uow = units_of_work(runtime, config)
-        await repeat("urgent dispatcher", lambda: service.dispatch_due(open_uow, urgent=True),
-                     idle_seconds=poll_seconds)
+    def dispatcher(priority: str) -> Background:
+        async def dispatch(runtime: ServiceRuntime) -> None:
+            open_uow = units_of_work(runtime, config)
+            wake = asyncio.Event()  # set when a transaction that added a delivery of this priority commits
+            channel = deliveries_due_channel(runtime.settings.db_schema, priority)
+            async with asyncio.TaskGroup() as loops:
+                loops.create_task(wake_on_notify(runtime.pool, channel, wake))
+                loops.create_task(repeat(f"{priority} dispatcher",
+                                         lambda: service.dispatch_due(open_uow, urgent=priority == "urgent"),
+                                         idle_seconds=poll_seconds, wake=wake))
 
-    async def routine_dispatcher(runtime: ServiceRuntime) -> None:
-        open_uow = units_of_work(runtime, config)
-        await repeat("routine dispatcher", lambda: service.dispatch_due(open_uow, urgent=False),
-                     idle_seconds=poll_seconds)
+        return dispatch
 
     async def escalator(runtime: ServiceRuntime) -> None:
         open_uow = units_of_work(runtime, config)
         await repeat("escalator", lambda: service.escalate_due(open_uow), idle_seconds=poll_seconds)
 
-    return [urgent_dispatcher, routine_dispatcher, escalator]
+    return [dispatcher("urgent"), dispatcher("routine"), escalator]

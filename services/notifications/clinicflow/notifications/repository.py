@@ -77,6 +77,14 @@ _REMOVE_SHIFT = """
 UPDATE on_call_shifts SET removed_by = $2, removed_at = $3 WHERE id = $1 AND removed_at IS NULL RETURNING id"""
 
 
+def deliveries_due_channel(schema: str, priority: str) -> str:
+    """The LISTEN/NOTIFY channel that wakes the dispatcher of one priority (urgent or routine)."""
+    return f"{schema}_{'urgent' if priority == 'urgent' else 'routine'}_deliveries"
+
+
+_ANNOUNCE_DUE = "SELECT pg_notify(current_schema() || '_' || $1 || '_deliveries', '')"
+
+
 class NotificationsRepository:
     """Notifications' tables, read and written on one connection."""
 
@@ -90,6 +98,10 @@ class NotificationsRepository:
             _ADD_DELIVERY, d.id, d.event_id, d.event_type, d.pathway_id, d.recipient_id, d.recipient_role, d.channel,
             d.priority, d.title, d.body, d.link, d.alert_id, d.next_attempt_at, now, d.escalation_level,
         ) is not None
+
+    async def announce_due(self, *, priority: str) -> None:
+        """Wake the dispatchers of this priority when the transaction commits (deliveries_due_channel)."""
+        await self._conn.execute(_ANNOUNCE_DUE, "urgent" if priority == "urgent" else "routine")
 
     async def claim_due(self, *, now: datetime, lease_until: datetime, limit: int, urgent: bool) -> list[Delivery]:
         """Pending urgent (or routine) deliveries whose time has come, oldest first, leased until ``lease_until``."""

@@ -100,12 +100,15 @@ async def cancel_for_ended_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, *, re
 
 
 async def _add(uow: UnitOfWork, delivery: Delivery) -> bool:
-    """Store a delivery; the inbox is delivered at once, in the same transaction."""
+    """Store a delivery; the inbox is delivered at once, in the same transaction; a channel's dispatcher is woken."""
     if not await uow.notifications.add_delivery(delivery=delivery, now=uow.events.now):
         return False
-    if delivery.channel == "inbox" and delivery.next_attempt_at <= uow.events.now:
-        await uow.notifications.add_inbox_item(delivery=delivery, now=uow.events.now)
-        await _sent(uow, delivery, attempts=1)
+    if delivery.next_attempt_at <= uow.events.now:
+        if delivery.channel == "inbox":
+            await uow.notifications.add_inbox_item(delivery=delivery, now=uow.events.now)
+            await _sent(uow, delivery, attempts=1)
+        else:
+            await uow.notifications.announce_due(priority=delivery.priority)
     return True
 
 
