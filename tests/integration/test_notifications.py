@@ -119,6 +119,18 @@ async def test_email_due_together_goes_over_one_smtp_connection_and_each_once(no
     assert sorted(e.data["channel"] for e in sent).count("email") == 10
 
 
+async def test_a_new_delivery_wakes_the_dispatcher_without_waiting_for_its_poll(notifications_settings,
+                                                                                staff_channels, kafka_settings, clock):
+    """Commit wakes the dispatcher (LISTEN/NOTIFY); the poll is only the fallback, here far longer than the wait."""
+    settings = notifications_settings.model_copy(update={"dispatcher_poll_seconds": 60.0})
+    async with notifications_instance(settings, clock):
+        await asyncio.sleep(1)  # the dispatchers' first, idle, passes are over: they now wait for a wake-up or 60 s
+        await publish_event(kafka_settings, "screening.risk.flagged", uuid.uuid4(), risk_flag())
+        await publish_event(kafka_settings, "enquiry.received", uuid.uuid4(), received())
+        await eventually(lambda: len(staff_channels.smtp.messages) == 2 and staff_channels.chat.accepted,
+                         timeout=20)
+
+
 async def test_a_channel_down_for_a_while_gets_the_message_after_retries(notifications, staff_channels,
                                                                          kafka_settings):
     staff_channels.chat.fail_next = 2

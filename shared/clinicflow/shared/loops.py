@@ -47,12 +47,20 @@ async def wake_on_notify(pool: asyncpg.Pool, channel: str, wake: asyncio.Event) 
     while True:
         try:
             async with pool.acquire() as conn:
-                await conn.add_listener(channel, lambda *_: wake.set())
+                def listener(*_args: object) -> None:
+                    wake.set()
+
+                await conn.add_listener(channel, listener)
                 backoff.reset()
                 wake.set()  # anything made while nobody listened is looked for at once
-                while not conn.is_closed():
-                    await asyncio.sleep(1)
+                try:
+                    while not conn.is_closed():
+                        await asyncio.sleep(1)
+                finally:  # the connection goes back to the pool as it came
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(conn.remove_listener(channel, listener))
         except Exception as exc:  # never die: the loop it wakes still polls
             log.warning("wake-up listener lost its connection; will retry", channel=channel,
                         error=type(exc).__name__)
             await asyncio.sleep(backoff.next())
+
