@@ -450,10 +450,9 @@ def draw_growth(r: dict, path: Path) -> None:
         for quantile, style in (("p50_ms", "-o"), ("p99_ms", "--o")):
             axes.plot(rates, [growth[name][key].get(quantile, 0) for name in growth], style,
                       label=f"{label} {quantile[:3]}")
-    for name, rate in zip(growth, rates, strict=True):
-        axes.annotate(f"{name} (×{growth[name]['concurrency']})", (rate, 0), textcoords="offset points",
-                      xytext=(0, 6), ha="center", fontsize=8)
-    axes.set_xlabel("enquiries accepted per second (concurrent clients in brackets)")
+    axes.set_xticks(rates, labels=[f"{rate}/s\n{name}, {growth[name]['concurrency']} clients" for name, rate
+                                   in zip(growth, rates, strict=True)], fontsize=8)
+    axes.set_xlabel("enquiries accepted per second at each load")
     axes.set_ylabel("latency (ms, log scale)")
     axes.set_yscale("log")
     axes.set_title(f"clinicflow on {r['machine']['cpus']} cores, {r['when'][:10]}")
