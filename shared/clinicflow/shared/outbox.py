@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,9 +27,13 @@ log = structlog.get_logger(__name__)
 EVENT_ID_HEADER = "ce_id"
 EVENT_TYPE_HEADER = "ce_type"
 
+# One round trip: the row, and a NOTIFY on the relay's channel (delivered at commit; PostgreSQL folds repeats within a
+# transaction). The channel is wake_up_channel(schema): the connection's search_path names the service's schema.
 _INSERT = """
-INSERT INTO outbox (event_id, topic, message_key, event_type, envelope)
-VALUES ($1, $2, $3, $4, $5)"""
+WITH added AS (
+    INSERT INTO outbox (event_id, topic, message_key, event_type, envelope) VALUES ($1, $2, $3, $4, $5) RETURNING 1
+)
+SELECT pg_notify(current_schema() || '_outbox', '') FROM added"""
 
 
 def wake_up_channel(schema: str) -> str:
@@ -45,15 +48,11 @@ class Outbox:
         self._conn = conn
 
     async def add(self, envelope: Envelope) -> None:
-        """Store one event to be published once the surrounding transaction commits."""
+        """Store one event, serialised once, to be published as these bytes when the transaction commits."""
         spec = spec_for(envelope.type)
-        spec.payload.model_validate(envelope.data)  # an event that breaks its own contract never leaves
-        document = json.loads(envelope.to_bytes())
         await self._conn.execute(
-            _INSERT, envelope.id, spec.topic, str(envelope.subject), envelope.type, document
+            _INSERT, envelope.id, spec.topic, str(envelope.subject), envelope.type, envelope.to_bytes()
         )
-        # Same name as wake_up_channel(schema): the connection's search_path names the service's schema.
-        await self._conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
 
 
 @dataclass(frozen=True)
@@ -206,6 +205,6 @@ def _as_message(row: asyncpg.Record, topic_prefix: str) -> OutgoingMessage:
     return OutgoingMessage(
         topic=topic_prefix + row["topic"],
         key=row["message_key"].encode(),
-        value=json.dumps(row["envelope"]).encode(),
+        value=row["envelope"],
         headers={EVENT_ID_HEADER: str(row["event_id"]), EVENT_TYPE_HEADER: row["event_type"]},
     )
