@@ -28,7 +28,7 @@ def local_infrastructure(
 ) -> Iterator[Infrastructure]:
     """Start Kafka and PostgreSQL, yield them, and stop both however the block ends (also at interpreter exit)."""
     postgres = LocalPostgres(port=postgres_port, durable=durable)
-    kafka = LocalKafka(port=kafka_port)
+    kafka = LocalKafka(port=kafka_port, durable=durable)
     atexit.register(postgres.stop)
     atexit.register(kafka.stop)
     try:

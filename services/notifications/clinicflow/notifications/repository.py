@@ -36,6 +36,18 @@ RETURNING id"""
 _CANCEL_ROUTINE = """
 UPDATE deliveries SET status = 'cancelled', last_error = $2
 WHERE pathway_id = $1 AND status = 'pending' AND priority <> 'urgent'"""
+# An inbox delivery due now is delivered as it is stored: the row (sent, first attempt) and the inbox item, once.
+_DELIVER_TO_INBOX = """
+WITH delivery AS (
+    INSERT INTO deliveries (id, event_id, event_type, pathway_id, recipient_id, recipient_role, channel, priority,
+                            title, body, link, alert_id, status, attempts, sent_at, next_attempt_at, created_at,
+                            escalation_level)
+    VALUES ($1, $2, $3, $4, $5, $6, 'inbox', $7, $8, $9, $10, $11, 'sent', 1, $12, $12, $12, $13)
+    ON CONFLICT (event_id, recipient_id, channel, escalation_level) DO NOTHING RETURNING id
+)
+INSERT INTO inbox_items (id, recipient_id, priority, title, body, link, pathway_id, event_type, alert_id, created_at)
+SELECT id, $5, $7, $8, $9, $10, $4, $3, $11, $12 FROM delivery
+RETURNING id"""
 _ADD_INBOX = """
 INSERT INTO inbox_items (id, recipient_id, priority, title, body, link, pathway_id, event_type, alert_id, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING"""
@@ -97,6 +109,15 @@ class NotificationsRepository:
         return await self._conn.fetchval(
             _ADD_DELIVERY, d.id, d.event_id, d.event_type, d.pathway_id, d.recipient_id, d.recipient_role, d.channel,
             d.priority, d.title, d.body, d.link, d.alert_id, d.next_attempt_at, now, d.escalation_level,
+        ) is not None
+
+    async def deliver_to_inbox(self, *, delivery: Delivery, now: datetime) -> bool:
+        """Store an inbox delivery as sent and put it in its recipient's inbox, in one statement; False when this
+        event already reached this person's inbox at this level."""
+        d = delivery
+        return await self._conn.fetchval(
+            _DELIVER_TO_INBOX, d.id, d.event_id, d.event_type, d.pathway_id, d.recipient_id, d.recipient_role,
+            d.priority, d.title, d.body, d.link, d.alert_id, now, d.escalation_level,
         ) is not None
 
     async def announce_due(self, *, priority: str) -> None:

@@ -101,23 +101,29 @@ async def cancel_for_ended_enquiry(uow: UnitOfWork, pathway_id: uuid.UUID, *, re
 
 async def _add(uow: UnitOfWork, delivery: Delivery) -> bool:
     """Store a delivery; the inbox is delivered at once, in the same transaction; a channel's dispatcher is woken."""
-    if not await uow.notifications.add_delivery(delivery=delivery, now=uow.events.now):
+    now = uow.events.now
+    if delivery.channel == "inbox" and delivery.next_attempt_at <= now:
+        if not await uow.notifications.deliver_to_inbox(delivery=delivery, now=now):
+            return False
+        await _announce_sent(uow, delivery, attempts=1)
+        return True
+    if not await uow.notifications.add_delivery(delivery=delivery, now=now):
         return False
-    if delivery.next_attempt_at <= uow.events.now:
-        if delivery.channel == "inbox":
-            await uow.notifications.add_inbox_item(delivery=delivery, now=uow.events.now)
-            await _sent(uow, delivery, attempts=1)
-        else:
-            await uow.notifications.announce_due(priority=delivery.priority)
+    if delivery.next_attempt_at <= now:
+        await uow.notifications.announce_due(priority=delivery.priority)
     return True
 
 
 async def _sent(uow: UnitOfWork, delivery: Delivery, *, attempts: int) -> None:
     if await uow.notifications.mark_sent(delivery_id=delivery.id, attempts=attempts, at=uow.events.now):
-        await uow.events.emit(delivery.pathway_id, catalogue.NotificationSent(
-            notification_id=delivery.id, source_event_id=delivery.event_id, channel=delivery.channel,
-            recipient_role=delivery.recipient_role, attempt_count=attempts,
-        ))
+        await _announce_sent(uow, delivery, attempts=attempts)
+
+
+async def _announce_sent(uow: UnitOfWork, delivery: Delivery, *, attempts: int) -> None:
+    await uow.events.emit(delivery.pathway_id, catalogue.NotificationSent(
+        notification_id=delivery.id, source_event_id=delivery.event_id, channel=delivery.channel,
+        recipient_role=delivery.recipient_role, attempt_count=attempts,
+    ))
 
 
 async def dispatch_due(open_uow: OpenUnitOfWork, *, urgent: bool, limit: int = 50) -> int:
