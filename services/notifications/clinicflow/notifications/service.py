@@ -131,8 +131,9 @@ async def dispatch_due(open_uow: OpenUnitOfWork, *, urgent: bool, limit: int = 5
 
     Urgent and routine deliveries are dispatched by separate loops, so a queue of routine email never holds an alert
     back. The claim commits at once (a lease); the messages go out, each channel's at once; then every outcome is
-    recorded in one transaction. A delivery whose outcome could not be recorded is sent again when its lease ends,
-    under the same idempotency handle, so the receiver can tell.
+    recorded in one transaction, or, if that fails, each in a transaction of its own, so one failure never rolls back
+    another's record (hazard H-001). A delivery whose outcome could not be recorded is sent again when its lease
+    ends, under the same idempotency handle, so the receiver can tell.
     """
     async with open_uow() as uow:
         now, config = uow.events.now, uow.config
@@ -141,9 +142,19 @@ async def dispatch_due(open_uow: OpenUnitOfWork, *, urgent: bool, limit: int = 5
     if not due:
         return 0
     outcomes = await _send_all(config, due, now)
-    async with open_uow() as uow:
+    try:
+        async with open_uow() as uow:
+            for delivery in due:
+                await _record(uow, delivery, outcomes[delivery.id])
+    except Exception as exc:  # one record spoiled the pass's transaction: record each on its own
+        log.warning("recording a dispatch pass failed; recording each outcome alone", error=type(exc).__name__)
         for delivery in due:
-            await _record(uow, delivery, outcomes[delivery.id])
+            try:
+                async with open_uow() as uow:
+                    await _record(uow, delivery, outcomes[delivery.id])
+            except Exception as failure:
+                log.warning("a delivery's outcome was not recorded; it goes again when its lease ends",
+                            error=type(failure).__name__)
     return len(due)
 
 
