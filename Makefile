@@ -17,9 +17,10 @@ ASYNCAPI_PARSER := .tools/node_modules/@asyncapi/parser/package.json
 run: install
 	$(BIN)/python -m clinicflow.localinfra run
 
-# The linter first (ruff.toml): seconds, and a failure names the file and line.
+# The linter (ruff.toml) and the type-checker (mypy.ini) first: seconds, and a failure names the file and line.
 test: install browser $(AXE) $(ASYNCAPI_PARSER)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # Playwright's own browser download cannot be reached here: the tests use Debian's Chromium.

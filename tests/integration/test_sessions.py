@@ -198,7 +198,7 @@ async def test_a_session_exports_as_valid_fhir(sessions, kafka_settings, clock):
 async def test_a_delayed_integration_window_is_announced_when_it_opens_and_never_once_completed(
     sessions_settings, clock, kafka_settings, tmp_path
 ):
-    rules = json.loads((resources.files("clinicflow.sessions") / "rules" / "default.json").read_text())
+    rules = json.loads((resources.files("clinicflow.sessions") / "rulefiles" / "default.json").read_text())
     rules["integration"]["opens_after_hours"] = 24
     (tmp_path / "rules.json").write_text(json.dumps(rules))
     settings = sessions_settings.model_copy(update={"rules_file": str(tmp_path / "rules.json")})

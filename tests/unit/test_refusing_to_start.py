@@ -30,14 +30,14 @@ def unsafe_copy(tmp_path: Path, packaged: str, change) -> str:  # noqa: ANN001
 
 
 def test_screening_refuses_an_item9_threshold_of_2(tmp_path):
-    rules = unsafe_copy(tmp_path, "screening/clinicflow/screening/rules/default.json",
+    rules = unsafe_copy(tmp_path, "screening/clinicflow/screening/rulefiles/default.json",
                         lambda r: r.update(phq9_item9_alert_threshold=2))
     with pytest.raises(RuleFileError, match=rf"{rules}.*phq9_item9_alert_threshold: must be 1"):
         create_screening(ScreeningSettings(rules_file=rules, auth=AUTH))
 
 
 def test_sessions_refuses_an_alarm_limit_looser_than_published(tmp_path):
-    rules = unsafe_copy(tmp_path, "sessions/clinicflow/sessions/rules/default.json",
+    rules = unsafe_copy(tmp_path, "sessions/clinicflow/sessions/rulefiles/default.json",
                         lambda r: r["vitals_alert"].update(spo2_below=85))
     with pytest.raises(RuleFileError, match=rf"{rules}.*vitals_alert.spo2_below: must be at least 92"):
         create_sessions(SessionsSettings(rules_file=rules, auth=AUTH))

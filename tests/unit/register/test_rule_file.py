@@ -10,7 +10,7 @@ import pytest
 from clinicflow.register.rules import load_rules
 from clinicflow.shared.rulefiles import RuleFileError
 
-DEFAULT = json.loads((resources.files("clinicflow.register") / "rules" / "default.json").read_text())
+DEFAULT = json.loads((resources.files("clinicflow.register") / "rulefiles" / "default.json").read_text())
 
 
 def refused(tmp_path, change) -> str:  # noqa: ANN001

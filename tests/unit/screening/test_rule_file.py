@@ -12,7 +12,7 @@ import pytest
 from clinicflow.screening.rules import load_rules
 from clinicflow.shared.rulefiles import RuleFileError
 
-RULES_FILE = Path(__file__).resolve().parents[3] / "services/screening/clinicflow/screening/rules/default.json"
+RULES_FILE = Path(__file__).resolve().parents[3] / "services/screening/clinicflow/screening/rulefiles/default.json"
 DEFAULT = json.loads(RULES_FILE.read_text())
 
 

@@ -13,7 +13,7 @@ from clinicflow.shared.errors import InvalidFields
 from clinicflow.shared.rulefiles import RuleFileError
 
 RULES = load_rules()
-RULES_FILE = resources.files("clinicflow.screening") / "rules" / "default.json"
+RULES_FILE = resources.files("clinicflow.screening") / "rulefiles" / "default.json"
 
 
 def answers_totalling(total: int, items: int, high: int) -> list[int]:

@@ -12,8 +12,8 @@ import pytest
 from clinicflow.sessions.rules import SessionRules, load_rules
 from clinicflow.shared.rulefiles import RuleFileError
 
-DEFAULT = json.loads((Path(__file__).resolve().parents[3] / "services/sessions/clinicflow/sessions/rules/default.json")
-                     .read_text())
+SERVICE = Path(__file__).resolve().parents[3] / "services/sessions/clinicflow/sessions"
+DEFAULT = json.loads((SERVICE / "rulefiles/default.json").read_text())
 
 
 def load_changed(tmp_path: Path, change: Callable[[dict], None]) -> SessionRules:

@@ -21,7 +21,8 @@ class RetryPolicy:
         if attempts >= self.max_attempts:
             return None
         delay = min(self.cap, self.first * 2 ** (attempts - 1))
-        return now + delay * random.uniform(0.5, 1.0)
+        jittered: timedelta = delay * random.uniform(0.5, 1.0)
+        return now + jittered
 
 
 @dataclass(frozen=True)

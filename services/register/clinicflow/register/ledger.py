@@ -145,8 +145,9 @@ def remainder_mg(product: Product, *, given_mg: Decimal, volume_drawn_ml: Decima
     """What is left in the units opened for a dose, to be wasted and witnessed: the units a dose (or the volume drawn
     up, when more) needs, whole, less what was given."""
     drawn = given_mg
-    if product.solution and volume_drawn_ml is not None:
-        drawn = max(drawn, mg(volume_drawn_ml * product.mg_per_ml))
+    per_ml = product.mg_per_ml  # a solution's concentration (None for a device, given whole)
+    if per_ml is not None and volume_drawn_ml is not None:
+        drawn = max(drawn, mg(volume_drawn_ml * per_ml))
     opened = math.ceil(drawn / product.mg_per_unit)
     return mg(opened * product.mg_per_unit - given_mg)
 
@@ -159,7 +160,8 @@ def administration_findings(product: Product, *, amount_mg: Decimal, volume_draw
         findings.append("unknown_batch")
     if not witnessed:
         findings.append("unwitnessed_administration")
-    if product.solution and volume_drawn_ml is not None and mg(volume_drawn_ml * product.mg_per_ml) < amount_mg:
+    per_ml = product.mg_per_ml  # a solution's concentration (None for a device, given whole)
+    if per_ml is not None and volume_drawn_ml is not None and mg(volume_drawn_ml * per_ml) < amount_mg:
         findings.append("drawn_less_than_given")
     return findings
 

@@ -1,8 +1,8 @@
 """The register's rule file: the products the clinic holds and the wastage window (docs/clinical-rules.md §8).
 
-Versioned clinic configuration, like the other rule files: the packaged defaults in ``rules/default.json``, a clinic's
-own file named by ``REGISTER_RULES_FILE``. Checked at start for shape and for invariants; the service refuses a file
-that breaks either.
+Versioned clinic configuration, like the other rule files: the packaged defaults in ``rulefiles/default.json``, a
+clinic's own file named by ``REGISTER_RULES_FILE``. Checked at start for shape and for invariants; the service refuses
+a file that breaks either.
 """
 
 from __future__ import annotations
@@ -79,5 +79,5 @@ def invariants(rules: RegisterRules) -> Iterator[Violation]:
 
 def load_rules(path: str | Path | None = None) -> RegisterRules:
     """The clinic's register rules (the packaged defaults when ``path`` is None); RuleFileError when unsafe."""
-    packaged = resources.files("clinicflow.register") / "rules" / "default.json"
+    packaged = resources.files("clinicflow.register") / "rulefiles" / "default.json"
     return load_rule_file(path, packaged, RegisterRules, invariants)

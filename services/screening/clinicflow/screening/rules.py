@@ -1,6 +1,6 @@
 """The screening rule set: versioned, clinician-owned configuration (docs/clinical-rules.md: "never a bare constant").
 
-The clinic edits a JSON file (``rules/default.json`` ships the published defaults) and names it with
+The clinic edits a JSON file (``rulefiles/default.json`` ships the published defaults) and names it with
 ``SCREENING_RULES_FILE``; every score, flag and proposal records the version that produced it. At start the file is
 checked for shape and for safety invariants (docs/clinical-rules.md §Rule files): a clinic may make any safety value
 stricter, never looser than the published default, and the service refuses to start on a file that would.
@@ -109,7 +109,7 @@ class ScreeningRuleFile(_Strict):
 
 def load_rules(path: str | Path | None = None) -> RuleSet:
     """Read and check a rule file (the packaged defaults when ``path`` is None); RuleFileError when unsafe."""
-    packaged = resources.files(__package__) / "rules" / "default.json"
+    packaged = resources.files(__package__) / "rulefiles" / "default.json"
     raw = load_rule_file(path, packaged, ScreeningRuleFile, violations)
     return RuleSet(
         version=raw.version,

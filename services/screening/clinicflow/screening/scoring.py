@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from clinicflow.screening.rules import RuleSet
 from clinicflow.shared.errors import InvalidField, InvalidFields
@@ -82,7 +83,7 @@ def answer_problems(instrument: str, answers: Sequence[object]) -> list[InvalidF
     return problems
 
 
-def _is_answer(answer: object, shape: Instrument) -> bool:
+def _is_answer(answer: object, shape: Instrument) -> TypeGuard[int]:
     return isinstance(answer, int) and not isinstance(answer, bool) and shape.low <= answer <= shape.high
 
 

@@ -78,6 +78,8 @@ class Course:
         """In maintenance, sessions are at least the chosen interval apart."""
         if self.phase != "maintenance":
             return
+        if self.maintenance_interval_days is None:
+            raise IllegalMove("the course is in maintenance without an interval between sessions: a doctor sets it")
         gap = timedelta(days=self.maintenance_interval_days)
         if any(abs(scheduled_at - other) < gap for other in others):
             raise IllegalMove(f"in maintenance, sessions are at least {self.maintenance_interval_days} days apart")

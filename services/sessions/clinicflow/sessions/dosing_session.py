@@ -120,6 +120,13 @@ class Supply:
     volume_drawn_ml: float | None = None
 
 
+
+def _on_record(act: Act | None, what: str, status: SessionStatus) -> Act:
+    """An act the session's status says happened; its absence is a damaged record, refused rather than guessed."""
+    if act is None:
+        raise IllegalMove(f"the session is {status.value.replace('_', ' ')} but has no {what} on record")
+    return act
+
 @dataclass(frozen=True)
 class DosingSession:
     """One monitored dosing session."""
@@ -157,6 +164,16 @@ class DosingSession:
     def discharged_at(self) -> datetime | None:
         """When the client went home."""
         return self.discharged.at if self.discharged else None
+
+    @property
+    def _checked_act(self) -> Act:
+        """The pre-dose check (a session that is ready or further on has one)."""
+        return _on_record(self.checked, "pre-dose check", self.status)
+
+    @property
+    def _given_act(self) -> Act:
+        """The dose given (a dosed session has one)."""
+        return _on_record(self.given, "dose", self.status)
 
     @property
     def unreviewed_adverse_event(self) -> bool:
@@ -224,9 +241,10 @@ class DosingSession:
             raise IllegalMove("cannot record a dose: name the supervising doctor, the nurse monitoring and the "
                               "therapist first")
         check_charted_time("given_at", act.at, now=act.entered_at, rules=rules)
-        if act.at < self.checked.at:
+        checked_at = self._checked_act.at
+        if act.at < checked_at:
             raise InvalidField("given_at", "before_pre_dose_check", "a dose cannot precede its pre-dose check")
-        if act.at - self.checked.at > timedelta(minutes=rules.pre_dose.dose_within_minutes):
+        if act.at - checked_at > timedelta(minutes=rules.pre_dose.dose_within_minutes):
             raise IllegalMove(f"cannot record a dose more than {rules.pre_dose.dose_within_minutes} minutes after "
                               "its pre-dose check: check again")
         return replace(self, status=SessionStatus.DOSED, given=act, supply=supply)
@@ -236,7 +254,7 @@ class DosingSession:
         self._require({SessionStatus.DOSED}, action="witness the dose")
         if self.witnessed is not None:
             raise IllegalMove(f"the dose was already witnessed by {self.witnessed.by}")
-        if act.by == self.given.by:
+        if act.by == self._given_act.by:
             raise IllegalMove("the witness must be a second member of staff, not the person who gave the dose")
         return replace(self, witnessed=act)
 
@@ -244,7 +262,8 @@ class DosingSession:
         """Readings belong between the pre-dose check and the end of the session, after the dose once given."""
         self._require({SessionStatus.READY, SessionStatus.DOSED}, action="record vitals")
         check_charted_time("measured_at", measured_at, now=now, rules=rules)
-        after, what = (self.dosed_at, "the dose") if self.given else (self.checked.at, "the pre-dose check")
+        after, what = ((self.given.at, "the dose") if self.given is not None
+                       else (self._checked_act.at, "the pre-dose check"))
         if measured_at < after:
             raise InvalidField("measured_at", "out_of_order", f"a reading cannot precede {what}")
 
@@ -257,11 +276,12 @@ class DosingSession:
         check_charted_time("discharged_at", act.at, now=act.entered_at, rules=rules)
         if self.witnessed is None:
             raise IllegalMove("cannot discharge: no second member of staff has witnessed the dose")
-        monitored = act.at - self.dosed_at
+        dosed_at = self._given_act.at
+        monitored = act.at - dosed_at
         if monitored < timedelta(minutes=rules.monitoring.minimum_minutes):
             raise IllegalMove(f"cannot discharge: {max(0, int(monitored.total_seconds() // 60))} of "
                               f"{rules.monitoring.minimum_minutes} minutes of monitoring since the dose")
-        last = _last_reading_for_discharge(self.dosed_at, act.at, readings, rules)
+        last = _last_reading_for_discharge(dosed_at, act.at, readings, rules)
         overrides = _discharge_overrides(outside_discharge_ranges(last.vitals, rules), request, act)
         unticked = request.checklist.unticked()
         if unticked:
@@ -283,7 +303,7 @@ class DosingSession:
                                                                                    SessionStatus.DOSED}
         self._require(allowed, action=f"record the session as {status.value.replace('_', ' ')}")
         check_charted_time("at", act.at, now=act.entered_at, rules=rules)
-        if act.at < (self.dosed_at or self.checked.at):
+        if act.at < (self.given.at if self.given is not None else self._checked_act.at):
             raise InvalidField("at", "out_of_order", "the session cannot end before it began")
         ended = replace(self, status=status, ended=act, ended_reason=reason)
         return ended._with_adverse_events(adverse_event_codes)

@@ -68,8 +68,11 @@ class Integration:
 
 def integration_after(session: DosingSession, rules: SessionRules) -> Integration:
     """The integration session a discharge makes due (default within 72 hours: docs/clinical-rules.md §5)."""
+    discharged_at = session.discharged_at
+    if discharged_at is None:
+        raise IllegalMove("an integration session falls due only once the dosing session is discharged")
     return Integration(
         id=uuid.uuid4(), session_id=session.id, course_id=session.course_id, pathway_id=session.pathway_id,
-        opens_at=session.discharged_at + timedelta(hours=rules.integration.opens_after_hours),
-        due_by=session.discharged_at + timedelta(hours=rules.integration.due_within_hours),
+        opens_at=discharged_at + timedelta(hours=rules.integration.opens_after_hours),
+        due_by=discharged_at + timedelta(hours=rules.integration.due_within_hours),
     )

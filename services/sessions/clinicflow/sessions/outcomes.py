@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from clinicflow.sessions.rules import OutcomeRules
+from clinicflow.sessions.rules import Instrument, OutcomeRules
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class InstrumentProgress:
     """One instrument against the course's baseline. Response and remission are None where the baseline is too low
     for them to mean anything (e.g. PHQ-9 below 10)."""
 
-    instrument: str
+    instrument: Instrument
     baseline: int
     latest: int
     change: int
@@ -38,7 +38,7 @@ class InstrumentProgress:
     trajectory: tuple[CourseMeasure, ...]
 
 
-def instrument_progress(instrument: str, baseline: int, measures: list[CourseMeasure], rules: OutcomeRules
+def instrument_progress(instrument: Instrument, baseline: int, measures: list[CourseMeasure], rules: OutcomeRules
                         ) -> InstrumentProgress:
     """Where one instrument stands: the latest total (the baseline until a measure is taken), change, response
     (a fall of at least the rules' percentage) and remission (at or below the rules' total)."""
@@ -59,8 +59,8 @@ def instrument_progress(instrument: str, baseline: int, measures: list[CourseMea
 def course_progress(baselines: dict[str, int], measures: list[CourseMeasure], rules: OutcomeRules
                     ) -> dict[str, InstrumentProgress]:
     """Progress on every instrument the course has a baseline for (those the rules know)."""
-    return {instrument: instrument_progress(instrument, baseline, measures, rules)
-            for instrument, baseline in sorted(baselines.items()) if instrument in rules.instruments}
+    return {instrument: instrument_progress(instrument, baselines[instrument], measures, rules)
+            for instrument in sorted(rules.instruments) if instrument in baselines}
 
 
 def deterioration(progress: InstrumentProgress, rules: OutcomeRules) -> bool:

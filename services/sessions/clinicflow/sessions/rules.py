@@ -1,7 +1,7 @@
 """The sessions rule set: pre-dose, alarm and discharge ranges, doses, monitoring, charting, intervals, integration,
 the course's plan and the outcome definitions.
 
-Versioned, clinician-owned configuration (published defaults in ``rules/default.json``, docs/clinical-rules.md §4–5;
+Versioned, clinician-owned configuration (published defaults in ``rulefiles/default.json``, docs/clinical-rules.md §4–5;
 a clinic names its own file with ``SESSIONS_RULES_FILE``). Every deferral, alert, dose decision and discharge
 records the version. At start the file is checked for shape and for safety invariants: a clinic may make a safety
 value stricter, never looser than the published default, and values that contradict each other are refused (a hard
@@ -209,7 +209,7 @@ class SessionRules(_Strict):
 
 def load_rules(path: str | Path | None = None) -> SessionRules:
     """Read and check a rule file (the packaged defaults when ``path`` is None); RuleFileError when unsafe."""
-    return load_rule_file(path, resources.files(__package__) / "rules" / "default.json", SessionRules, violations)
+    return load_rule_file(path, resources.files(__package__) / "rulefiles" / "default.json", SessionRules, violations)
 
 
 def violations(rules: SessionRules) -> Iterator[Violation]:
