@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from clinicflow.notifications.routing import Directory, Routing, Rule, StaffMember
+from clinicflow.notifications.templates import TEMPLATES
 from clinicflow.shared.auth import ROLES
 from clinicflow.shared.catalogue import CATALOGUE, consumed_by
 from clinicflow.shared.rulefiles import RuleFileError, Violation, load_rule_file
@@ -129,6 +130,8 @@ def _rule_violations(where: str, rule: RuleEntry) -> Iterator[Violation]:
     if spec is None or rule.event not in CONSUMED:
         yield f"{where}.event", f"{rule.event!r} is not a pathway event notifications consumes"
         return
+    if rule.event not in TEMPLATES:
+        yield f"{where}.event", f"{rule.event} has no message written for it (templates.py): nothing could be sent"
     fields = set(spec.payload.model_fields)
     named = [("if_present", rule.if_present), ("send_at", rule.send_at)]
     named += [("if_any_true", f) for f in rule.if_any_true]

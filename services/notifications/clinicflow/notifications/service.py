@@ -23,7 +23,7 @@ from clinicflow.notifications.channels import Channel, Outcome, Outgoing, Perman
 from clinicflow.notifications.domain import Alert, Delivery, RetryPolicy, Shift, escalation_chain, next_escalation
 from clinicflow.notifications.repository import NotificationsRepository
 from clinicflow.notifications.routing import Directory, Routing, plan, reachable
-from clinicflow.notifications.templates import TEMPLATES, Content, render
+from clinicflow.notifications.templates import Content, render
 from clinicflow.shared import catalogue
 from clinicflow.shared.auth import Staff
 from clinicflow.shared.envelope import Envelope
@@ -69,15 +69,17 @@ async def route_event(uow: UnitOfWork, envelope: Envelope, payload: BaseModel) -
 
     Only the validated payload's declared fields are used, so anything extra a producer slipped in is never sent.
     """
-    if envelope.type not in TEMPLATES:
-        return 0
     config = uow.config
     data = payload.model_dump(mode="json")
-    content = render(envelope.type, data, pathway_id=str(envelope.subject), staff_portal_url=config.staff_portal_url)
     chains = {role: await _escalation_chain(uow, role) for role in config.routing.on_call_roles(envelope.type)}
+    planned_deliveries = plan(envelope.type, data, routing=config.routing, directory=config.directory,
+                              enabled=config.enabled, on_call=chains)
+    if not planned_deliveries:  # this clinic routes the event to nobody (its routing file has no rule for it)
+        return 0
+    # Every routed event has a template: the routing file is refused at start otherwise (configfiles.py).
+    content = render(envelope.type, data, pathway_id=str(envelope.subject), staff_portal_url=config.staff_portal_url)
     created = 0
-    for planned in plan(envelope.type, data, routing=config.routing, directory=config.directory,
-                        enabled=config.enabled, on_call=chains):
+    for planned in planned_deliveries:
         delivery = Delivery(
             id=uuid.uuid4(), event_id=envelope.id, event_type=envelope.type, pathway_id=envelope.subject,
             recipient_id=planned.recipient_id, recipient_role=planned.recipient_role, channel=planned.channel,
