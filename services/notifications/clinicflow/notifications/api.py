@@ -100,9 +100,9 @@ def build_router(config: service.Config) -> APIRouter:
         include_acknowledged: Annotated[bool, Query()] = False,
     ) -> list[InboxItem]:
         """The caller's inbox, urgent first."""
-        rows = await uow.notifications.inbox(recipient_id=staff.id, include_acknowledged=include_acknowledged)
-        return [InboxItem(item_id=r["id"], **{k: r[k] for k in InboxItem.model_fields if k != "item_id"})
-                for r in rows]
+        entries = await uow.notifications.inbox(recipient_id=staff.id, include_acknowledged=include_acknowledged)
+        return [InboxItem(item_id=e.id, **{k: getattr(e, k) for k in InboxItem.model_fields if k != "item_id"})
+                for e in entries]
 
     @router.post("/inbox/{item_id}/ack", status_code=204)
     async def post_ack(item_id: uuid.UUID, staff: Annotated[Staff, Depends(ANY_STAFF)], uow: UoW) -> None:

@@ -47,6 +47,23 @@ def next_escalation(chain: tuple[str, ...], level: int, *, now: datetime, after:
 
 
 @dataclass(frozen=True)
+class InboxEntry:
+    """One item in a person's inbox in the portal."""
+
+    id: uuid.UUID
+    recipient_id: str
+    priority: str
+    title: str
+    body: str
+    link: str
+    pathway_id: uuid.UUID
+    event_type: str
+    alert_id: uuid.UUID | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Alert:
     """An urgent alert: who has it now, how far it has escalated, and when it escalates next."""
 

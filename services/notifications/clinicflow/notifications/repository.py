@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from clinicflow.notifications.domain import Alert, Delivery, Shift
+from clinicflow.notifications.domain import Alert, Delivery, InboxEntry, Shift
 from clinicflow.shared.errors import NotFound
 
 _ADD_DELIVERY = """
@@ -162,16 +162,16 @@ class NotificationsRepository:
         await self._conn.execute(_ADD_INBOX, d.id, d.recipient_id, d.priority, d.title, d.body, d.link, d.pathway_id,
                                  d.event_type, d.alert_id, now)
 
-    async def inbox(self, *, recipient_id: str, include_acknowledged: bool) -> list[asyncpg.Record]:
+    async def inbox(self, *, recipient_id: str, include_acknowledged: bool) -> list[InboxEntry]:
         """A person's inbox, urgent first, newest first."""
-        return await self._conn.fetch(_INBOX, recipient_id, include_acknowledged)
+        return [_inbox_entry(r) for r in await self._conn.fetch(_INBOX, recipient_id, include_acknowledged)]
 
-    async def inbox_item(self, *, item_id: uuid.UUID) -> asyncpg.Record:
+    async def inbox_item(self, *, item_id: uuid.UUID) -> InboxEntry:
         """One inbox item (locked); NotFound otherwise."""
         row = await self._conn.fetchrow(_INBOX_ITEM, item_id)
         if row is None:
             raise NotFound("no inbox item with that id")
-        return row
+        return _inbox_entry(row)
 
     async def acknowledge_item(self, *, item_id: uuid.UUID, at: datetime) -> None:
         """Mark an inbox item acknowledged (once)."""
@@ -234,6 +234,10 @@ def _delivery(r: asyncpg.Record) -> Delivery:
         priority=r["priority"], title=r["title"], body=r["body"], link=r["link"], alert_id=r["alert_id"],
         next_attempt_at=r["next_attempt_at"], attempts=r["attempts"], escalation_level=r["escalation_level"],
     )
+
+
+def _inbox_entry(r: asyncpg.Record) -> InboxEntry:
+    return InboxEntry(**{k: r[k] for k in InboxEntry.__dataclass_fields__})
 
 
 def _alert(r: asyncpg.Record) -> Alert:

@@ -253,11 +253,11 @@ async def _escalation_chain(uow: UnitOfWork, role: str) -> tuple[str, ...]:
 async def acknowledge(uow: UnitOfWork, item_id: uuid.UUID, *, staff: Staff) -> None:
     """Acknowledge an inbox item; for an urgent alert this stops its escalation → `alert.acknowledged`."""
     item = await uow.notifications.inbox_item(item_id=item_id)
-    if item["recipient_id"] != staff.id:
+    if item.recipient_id != staff.id:
         raise NotFound("no inbox item with that id")  # another person's item: not even its existence is shown
     await uow.notifications.acknowledge_item(item_id=item_id, at=uow.events.now)
-    if item["alert_id"]:
-        await _acknowledge_alert(uow, item["alert_id"], item["pathway_id"], by=staff.id)
+    if item.alert_id:
+        await _acknowledge_alert(uow, item.alert_id, item.pathway_id, by=staff.id)
 
 
 class LinkRefused(DomainError):
