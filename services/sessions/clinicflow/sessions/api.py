@@ -333,7 +333,7 @@ def build_router(rules: SessionRules) -> APIRouter:
         """The session as FHIR R4: Encounter, Procedure, MedicationAdministration, vital-sign Observations."""
         session = await uow.sessions.session(session_id=session_id)
         await care.open_record(uow, session.pathway_id, staff_id=staff.id, request=access)
-        readings = [reading for _, reading, _ in await uow.sessions.vitals(session_id=session_id)]
+        readings = [charted.reading for charted in await uow.sessions.vitals(session_id=session_id)]
         return session_bundle(session, readings)
 
     router.include_router(care_team_routes(
@@ -362,10 +362,11 @@ def _csv(rows: list[CohortRow]) -> str:
 
 async def _detail(uow: UnitOfWork, session: DosingSession) -> SessionDetail:
     vitals = [
-        VitalsOut(phase=phase, measured_at=r.measured_at, systolic=r.vitals.systolic, diastolic=r.vitals.diastolic,
-                  heart_rate=r.vitals.heart_rate, spo2=r.vitals.spo2, respiratory_rate=r.vitals.respiratory_rate,
-                  moaas=r.vitals.moaas, cadss_total=r.vitals.cadss_total, breached=breached, charted_by=r.charted_by,
-                  entered_at=r.entered_at)
-        for phase, r, breached in await uow.sessions.vitals(session_id=session.id)
+        VitalsOut(phase=c.phase, measured_at=c.reading.measured_at, systolic=c.reading.vitals.systolic,
+                  diastolic=c.reading.vitals.diastolic, heart_rate=c.reading.vitals.heart_rate,
+                  spo2=c.reading.vitals.spo2, respiratory_rate=c.reading.vitals.respiratory_rate,
+                  moaas=c.reading.vitals.moaas, cadss_total=c.reading.vitals.cadss_total, breached=list(c.breached),
+                  charted_by=c.reading.charted_by, entered_at=c.reading.entered_at)
+        for c in await uow.sessions.vitals(session_id=session.id)
     ]
     return SessionDetail(**SessionOut.of(session).model_dump(), vitals=vitals)

@@ -111,6 +111,15 @@ class VitalsReading:
 
 
 @dataclass(frozen=True)
+class ChartedReading:
+    """A reading on a session's chart: its phase (pre-dose or in-session) and the alarm limits it breached."""
+
+    phase: str
+    reading: VitalsReading
+    breached: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Supply:
     """Where the dose came from, for the controlled-drugs register: the product (the register's code), its batch and,
     for a solution, the volume drawn up."""

@@ -196,7 +196,7 @@ async def discharge(uow: UnitOfWork, session_id: uuid.UUID, request: DischargeRe
     await uow.sessions.course(course_id=session.course_id, for_update=True)  # serialises session numbering
     siblings = await uow.sessions.sessions_of_course(course_id=session.course_id)
     session = next(s for s in siblings if s.id == session.id)
-    readings = [r for phase, r, _ in await uow.sessions.vitals(session_id=session.id) if phase == "in_session"]
+    readings = [c.reading for c in await uow.sessions.vitals(session_id=session.id) if c.phase == "in_session"]
     session, overrides = session.discharge(request, readings=readings, session_number=_next_number(siblings),
                                            rules=uow.rules)
     await uow.sessions.save_session(session=session)
@@ -241,7 +241,7 @@ async def end_early(uow: UnitOfWork, session_id: uuid.UUID, status: SessionStatu
         session = replace(session, session_number=_next_number(siblings))
     await uow.sessions.save_session(session=session)
     if dosed:
-        readings = [r for phase, r, _ in await uow.sessions.vitals(session_id=session.id) if phase == "in_session"]
+        readings = [c.reading for c in await uow.sessions.vitals(session_id=session.id) if c.phase == "in_session"]
         await uow.events.emit(session.pathway_id, _logged(session, readings, uow.rules))
         if session.witnessed is None:  # the drug was given all the same: the register must have it (unwitnessed)
             await uow.events.emit(session.pathway_id, _administered(session))

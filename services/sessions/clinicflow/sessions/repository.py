@@ -12,6 +12,7 @@ from clinicflow.sessions.acts import Act
 from clinicflow.sessions.course import Consent, Course, Preparation, Review
 from clinicflow.sessions.dosing import Dose
 from clinicflow.sessions.dosing_session import (
+    ChartedReading,
     DosingSession,
     Override,
     SessionStatus,
@@ -242,9 +243,10 @@ class SessionsRepository:
             reading.charted_by, reading.entered_at,
         )
 
-    async def vitals(self, *, session_id: uuid.UUID) -> list[tuple[str, VitalsReading, list[str]]]:
+    async def vitals(self, *, session_id: uuid.UUID) -> list[ChartedReading]:
         """A session's readings, oldest first, with their phase and breached thresholds."""
-        return [(r["phase"], _reading(r), list(r["breached"])) for r in await self._conn.fetch(_VITALS, session_id)]
+        return [ChartedReading(r["phase"], _reading(r), tuple(r["breached"]))
+                for r in await self._conn.fetch(_VITALS, session_id)]
 
     async def add_alert(
         self, *, alert_id: uuid.UUID, session_id: uuid.UUID, breached: list[str], rule_set_version: str, at: datetime
