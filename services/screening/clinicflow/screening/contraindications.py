@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clinicflow.screening.rules import RuleSet
+from clinicflow.shared.clinical import AGE_65_AND_OVER
 from clinicflow.shared.errors import InvalidField
-
-AGE_65_AND_OVER = frozenset({"65-74", "75+"})
 
 
 @dataclass(frozen=True)

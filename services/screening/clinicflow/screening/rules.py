@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clinicflow.shared.clinical import BLOOD_PRESSURE_GUIDE_AT_MOST, SEVERE_BLOOD_PRESSURE_AT_MOST
 from clinicflow.shared.rulefiles import Violation, load_rule_file
 
 BandedInstrument = Literal["phq9", "gad7", "pain_nrs"]
@@ -27,8 +28,6 @@ TOTAL_MAXIMUM = {"phq9": 27, "gad7": 21, "pain_nrs": 10}
 PHQ9_ITEM9_THRESHOLD = 1  # any endorsement of item 9 is clinically significant
 GAD7_EVALUATION_AT_MOST = 10  # "≥ 10 warrants evaluation": a clinic may look earlier, not later
 PCL5_CUT_OFF_RANGE = (31, 33)  # National Center for PTSD guidance
-PRE_DOSE_GUIDE_AT_MOST = {"systolic": 140, "diastolic": 90, "systolic_65_and_over": 150, "diastolic_65_and_over": 90}
-SEVERE_BLOOD_PRESSURE_AT_MOST = {"systolic": 180, "diastolic": 110}  # the in-session alarm limits
 # Contraindications from the esketamine label and the APA consensus statement: a clinic may add codes or make a
 # relative one absolute, never drop one or make an absolute one relative.
 ABSOLUTE_FLOOR = frozenset({
@@ -161,7 +160,7 @@ def _band_violations(instrument: str, bands: list[tuple[int, int, str]] | None, 
 
 def _blood_pressure_violations(rules: ScreeningRuleFile) -> Iterator[Violation]:
     guide, severe = rules.pre_dose_blood_pressure.model_dump(), rules.severe_blood_pressure.model_dump()
-    for key, limit in PRE_DOSE_GUIDE_AT_MOST.items():
+    for key, limit in BLOOD_PRESSURE_GUIDE_AT_MOST.items():
         if guide[key] > limit:
             yield f"pre_dose_blood_pressure.{key}", f"must be at most {limit} mmHg (the published guide)"
     for key, limit in SEVERE_BLOOD_PRESSURE_AT_MOST.items():

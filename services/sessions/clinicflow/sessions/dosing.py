@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clinicflow.sessions.monitoring import AGE_65_AND_OVER
 from clinicflow.sessions.rules import SessionRules
+from clinicflow.shared.clinical import AGE_65_AND_OVER
 from clinicflow.shared.errors import InvalidField
 
 

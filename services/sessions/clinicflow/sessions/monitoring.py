@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clinicflow.sessions.rules import SessionRules
+from clinicflow.shared.clinical import AGE_65_AND_OVER
 
-AGE_65_AND_OVER = frozenset({"65-74", "75+"})
 # Reasons a doctor's override does not clear: a review releases the first two, the record or the client the rest.
 SAFETY_HOLD = "safety_hold"
 UNREVIEWED_ADVERSE_EVENT = "unreviewed_adverse_event"

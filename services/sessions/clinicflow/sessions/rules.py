@@ -19,15 +19,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clinicflow.shared.clinical import BLOOD_PRESSURE_GUIDE_AT_MOST, SEVERE_BLOOD_PRESSURE_AT_MOST
 from clinicflow.shared.rulefiles import Violation, load_rule_file
 
 # Published defaults that bound what a clinic may configure (docs/clinical-rules.md §4).
 MINIMUM_MONITORING_AT_LEAST = 120  # Spravato REMS: at least two hours
-BP_GUIDE_AT_MOST = {"systolic": 140, "diastolic": 90, "systolic_65_and_over": 150, "diastolic_65_and_over": 90}
 PRE_DOSE_AT_LEAST = {"systolic_below": 90, "diastolic_below": 60, "heart_rate_below": 50, "spo2_below": 95,
                      "respiratory_rate_below": 10}
 PRE_DOSE_AT_MOST = {"heart_rate_above": 110, "respiratory_rate_above": 24, "dose_within_minutes": 60}
-ALARM_AT_MOST = {"systolic_above": 180, "diastolic_above": 110, "heart_rate_above": 130, "respiratory_rate_above": 24}
+ALARM_AT_MOST = {"systolic_above": SEVERE_BLOOD_PRESSURE_AT_MOST["systolic"],
+                 "diastolic_above": SEVERE_BLOOD_PRESSURE_AT_MOST["diastolic"], "heart_rate_above": 130,
+                 "respiratory_rate_above": 24}
 ALARM_AT_LEAST = {"systolic_below": 90, "heart_rate_below": 50, "spo2_below": 92, "moaas_at_or_below": 2,
                   "respiratory_rate_below": 10}
 DISCHARGE_AT_MOST = {"systolic_at_most": 160, "diastolic_at_most": 100, "heart_rate_at_most": 110,
@@ -214,7 +216,8 @@ def load_rules(path: str | Path | None = None) -> SessionRules:
 
 def violations(rules: SessionRules) -> Iterator[Violation]:
     """Every safety invariant the file breaks, as (field, invariant)."""
-    yield from _bounds("pre_dose.blood_pressure_above", rules.pre_dose.blood_pressure_above, at_most=BP_GUIDE_AT_MOST)
+    yield from _bounds("pre_dose.blood_pressure_above", rules.pre_dose.blood_pressure_above,
+                       at_most=BLOOD_PRESSURE_GUIDE_AT_MOST)
     yield from _bounds("pre_dose", rules.pre_dose, at_most=PRE_DOSE_AT_MOST, at_least=PRE_DOSE_AT_LEAST)
     yield from _bounds("vitals_alert", rules.vitals_alert, at_most=ALARM_AT_MOST, at_least=ALARM_AT_LEAST)
     yield from _bounds("discharge", rules.discharge, at_most=DISCHARGE_AT_MOST, at_least=DISCHARGE_AT_LEAST)
