@@ -36,7 +36,19 @@ async def create_pool(dsn: str, *, schema: str, min_size: int = 1, max_size: int
         server_settings={"search_path": schema, "application_name": f"clinicflow-{schema}",
                          "statement_timeout": str(statement_timeout_ms)},
         init=_init_connection,
+        reset=_nothing_to_reset,
     )
+
+
+async def _nothing_to_reset(_conn: asyncpg.Connection) -> None:
+    """What a connection returned to the pool needs beyond asyncpg's own rollback of an open transaction: nothing.
+
+    asyncpg's default sends ``RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()`` on every release: one more
+    round trip for every transaction, and the bench showed socket writes to be most of a busy service's time. Pooled
+    connections here never carry session state: no SET (settings are the connection's own, above), no cursor outside
+    a transaction, no session advisory lock (the relay and migrations lock on connections of their own), and the one
+    LISTEN (shared/loops.py) is removed before its connection goes back.
+    """
 
 
 @asynccontextmanager
