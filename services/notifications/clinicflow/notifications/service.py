@@ -132,8 +132,9 @@ async def dispatch_due(open_uow: OpenUnitOfWork, *, urgent: bool, limit: int = 5
     """Send the deliveries of one priority whose time has come; returns how many were claimed.
 
     Urgent and routine deliveries are dispatched by separate loops, so a queue of routine email never holds an alert
-    back. The claim commits at once (a lease); the messages go out, each channel's at once; then every outcome is
-    recorded in one transaction, or, if that fails, each in a transaction of its own, so one failure never rolls back
+    back. The claim commits at once (a lease); each channel gets its messages at once, all channels together, and as
+    soon as a channel answers its outcomes are recorded in one transaction (a slow mail server never delays the
+    record of a chat message), or, if that fails, each in a transaction of its own, so one failure never rolls back
     another's record (hazard H-001). A delivery whose outcome could not be recorded is sent again when its lease
     ends, under the same idempotency handle, so the receiver can tell.
     """
@@ -141,46 +142,58 @@ async def dispatch_due(open_uow: OpenUnitOfWork, *, urgent: bool, limit: int = 5
         now, config = uow.events.now, uow.config
         due = await uow.notifications.claim_due(now=now, lease_until=now + config.send_lease, limit=limit,
                                                 urgent=urgent)
-    if not due:
-        return 0
-    outcomes = await _send_all(config, due, now)
-    try:
-        async with open_uow() as uow:
-            for delivery in due:
-                await _record(uow, delivery, outcomes[delivery.id])
-    except Exception as exc:  # one record spoiled the pass's transaction: record each on its own
-        log.warning("recording a dispatch pass failed; recording each outcome alone", error=type(exc).__name__)
-        for delivery in due:
-            try:
-                async with open_uow() as uow:
-                    await _record(uow, delivery, outcomes[delivery.id])
-            except Exception as failure:
-                log.warning("a delivery's outcome was not recorded; it goes again when its lease ends",
-                            error=type(failure).__name__)
+    known, sends = _plan_sends(config, due, now)
+
+    async def send_then_record(channel: str, batch: list[tuple[Delivery, Outgoing]]) -> None:
+        results = await _send_over(config.channels[channel], [message for _, message in batch])
+        await _record_all(open_uow, [(delivery, outcome) for (delivery, _), outcome in
+                                     zip(batch, results, strict=True)])
+
+    passes = [send_then_record(channel, batch) for channel, batch in sends.items()]
+    await asyncio.gather(*passes, _record_all(open_uow, known))
     return len(due)
 
 
-async def _send_all(config: Config, due: list[Delivery], now: datetime) -> dict[uuid.UUID, Outcome]:
-    outcomes: dict[uuid.UUID, Outcome] = {}
-    by_channel: dict[str, list[Outgoing]] = {}
+def _plan_sends(config: Config, due: list[Delivery], now: datetime
+                ) -> tuple[list[tuple[Delivery, Outcome]], dict[str, list[tuple[Delivery, Outgoing]]]]:
+    """The outcomes known without sending (the inbox; a channel or person no longer there) and, per channel, the
+    messages to send."""
+    known: list[tuple[Delivery, Outcome]] = []
+    sends: dict[str, list[tuple[Delivery, Outgoing]]] = {}
     for delivery in due:
         channel = config.channels.get(delivery.channel)
         recipient = config.directory.staff.get(delivery.recipient_id)
         if delivery.channel == "inbox":  # lands in the inbox table when recorded
-            outcomes[delivery.id] = None
+            known.append((delivery, None))
         elif channel is None or recipient is None:
-            outcomes[delivery.id] = PermanentFailure("channel_or_recipient_unavailable")
+            known.append((delivery, PermanentFailure("channel_or_recipient_unavailable")))
         else:
             ack_link = None
             if config.ack_links and delivery.alert_id and delivery.channel in ("chat", "sms"):
                 ack_link = config.ack_links.link(delivery.id, now=now)
             content = Content(delivery.title, delivery.body, delivery.link)
-            by_channel.setdefault(delivery.channel, []).append(
-                Outgoing(delivery.id, recipient, content, delivery.priority, ack_link))
-    sent = await asyncio.gather(*(_send_over(config.channels[name], messages) for name, messages in by_channel.items()))
-    for messages, results in zip(by_channel.values(), sent, strict=True):
-        outcomes |= {message.delivery_id: outcome for message, outcome in zip(messages, results, strict=True)}
-    return outcomes
+            sends.setdefault(delivery.channel, []).append(
+                (delivery, Outgoing(delivery.id, recipient, content, delivery.priority, ack_link)))
+    return known, sends
+
+
+async def _record_all(open_uow: OpenUnitOfWork, outcomes: list[tuple[Delivery, Outcome]]) -> None:
+    """Record outcomes in one transaction; if it fails, each in its own (H-001)."""
+    if not outcomes:
+        return
+    try:
+        async with open_uow() as uow:
+            for delivery, outcome in outcomes:
+                await _record(uow, delivery, outcome)
+    except Exception as exc:  # one record spoiled the transaction: record each on its own
+        log.warning("recording a dispatch pass failed; recording each outcome alone", error=type(exc).__name__)
+        for delivery, outcome in outcomes:
+            try:
+                async with open_uow() as uow:
+                    await _record(uow, delivery, outcome)
+            except Exception as failure:
+                log.warning("a delivery's outcome was not recorded; it goes again when its lease ends",
+                            error=type(failure).__name__)
 
 
 async def _send_over(channel: Channel, messages: list[Outgoing]) -> list[Outcome]:
