@@ -165,18 +165,15 @@ class EventConsumer:
             try:
                 applied = await self._apply(batch)
             except Exception as exc:  # one bad event spoils the batch: each goes again on its own below
+                clear_event_context()
                 log.info("batch rolled back; applying its events one at a time", size=len(batch),
                          error=type(exc).__name__)
             else:
+                clear_event_context()
                 self._count(batch, applied, seconds=(time.perf_counter() - started) / len(batch))
                 return
         for incoming in batch:
-            bind_event_context(
-                event_id=str(incoming.envelope.id),
-                event_type=incoming.envelope.type,
-                correlation_id=str(incoming.envelope.correlation_id),
-                pathway_id=str(incoming.envelope.subject),
-            )
+            _bind(incoming.envelope)
             try:
                 await self._apply_with_retries(incoming)
             finally:
@@ -251,6 +248,7 @@ class EventConsumer:
             for incoming in batch:
                 envelope = incoming.envelope
                 if envelope.id in new and envelope.id not in applied:  # the same event twice in a batch: once
+                    _bind(envelope)  # what a handler logs names its event, in a batch too (the caller clears)
                     await self._handlers[envelope.type](Delivery(envelope, incoming.payload, conn))
                     applied.add(envelope.id)
             return applied
@@ -273,6 +271,12 @@ class EventConsumer:
         )
         self._metrics.dead_lettered.labels(topic=record.topic).inc()
         log.warning("message dead-lettered", reason=poison.reason, topic=record.topic, offset=record.offset)
+
+
+def _bind(envelope: Envelope) -> None:
+    """Name the event (never its content) on every log line until cleared."""
+    bind_event_context(event_id=str(envelope.id), event_type=envelope.type,
+                       correlation_id=str(envelope.correlation_id), pathway_id=str(envelope.subject))
 
 
 DLQ_REASON = "dlq_reason"
