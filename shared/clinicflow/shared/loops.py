@@ -56,9 +56,9 @@ async def wake_on_notify(pool: asyncpg.Pool, channel: str, wake: asyncio.Event) 
                 try:
                     while not conn.is_closed():
                         await asyncio.sleep(1)
-                finally:  # the connection goes back to the pool as it came
+                finally:  # the connection goes back to the pool as it came (bounded: stopping must not hang)
                     with contextlib.suppress(Exception):
-                        await asyncio.shield(conn.remove_listener(channel, listener))
+                        await asyncio.wait_for(conn.remove_listener(channel, listener), 2)
         except Exception as exc:  # never die: the loop it wakes still polls
             log.warning("wake-up listener lost its connection; will retry", channel=channel,
                         error=type(exc).__name__)

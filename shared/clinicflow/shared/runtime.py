@@ -189,13 +189,17 @@ def build_app(definition: ServiceDefinition, *, clock: Clock = utc_now) -> FastA
             topic_prefix=settings.kafka.topic_prefix,
         )
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
-        tasks += [asyncio.create_task(start(runtime)) for start in definition.background]
+        tasks += [asyncio.create_task(start(runtime), name=getattr(start, "__name__", "background"))
+                  for start in definition.background]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Bounded like everything below: a background task that has not stopped within seconds is named and left.
+            _, lingering = await asyncio.wait(tasks, timeout=10)
+            for task in lingering:
+                log.warning("background task did not stop in time", task=task.get_name())
             # Bounded: a service told to stop must stop, even with the broker or the database already gone.
             try:
                 await asyncio.wait_for(broker.stop(), 10)
