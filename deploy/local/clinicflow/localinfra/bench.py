@@ -70,17 +70,23 @@ class Bus:
         return getattr(self, table)[key]
 
 
-async def listen(settings: KafkaSettings, bus: Bus, ready: asyncio.Event) -> None:
-    """Record every pathway event's arrival, from now on."""
-    topics = [settings.topic_prefix + s.topic for s in CATALOGUE.values() if not s.identifiable]
+async def tail(settings: KafkaSettings, *topics: str) -> AIOKafkaConsumer:
+    """A started consumer (no group) that reads ``topics`` from their current end on."""
     consumer = AIOKafkaConsumer(*topics, group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=50,
                                 **client_options(settings))
     await consumer.start()
+    while not consumer.assignment():
+        await asyncio.sleep(0.05)
+    for partition in consumer.assignment():
+        await consumer.position(partition)
+    return consumer
+
+
+async def listen(settings: KafkaSettings, bus: Bus, ready: asyncio.Event) -> None:
+    """Record every pathway event's arrival, from now on."""
+    consumer = await tail(settings, *(settings.topic_prefix + s.topic for s in CATALOGUE.values()
+                                      if not s.identifiable))
     try:
-        while not consumer.assignment():
-            await asyncio.sleep(0.05)
-        for partition in consumer.assignment():
-            await consumer.position(partition)
         ready.set()
         while True:
             for records in (await consumer.getmany(timeout_ms=100)).values():
@@ -247,17 +253,7 @@ async def raw_kafka(settings: KafkaSettings, size: int, count: int) -> dict:
 
 
 async def _relay_hop(settings, producer, raw_in, raw_out, payload, count) -> list[float]:  # noqa: ANN001
-    relay_in = AIOKafkaConsumer(raw_in, group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=50,
-                                **client_options(settings))
-    sink = AIOKafkaConsumer(raw_out, group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=50,
-                            **client_options(settings))
-    await relay_in.start()
-    await sink.start()
-    for consumer in (relay_in, sink):
-        while not consumer.assignment():
-            await asyncio.sleep(0.05)
-        for partition in consumer.assignment():
-            await consumer.position(partition)
+    relay_in, sink = await tail(settings, raw_in), await tail(settings, raw_out)
 
     async def relay() -> None:
         async for record in relay_in:
@@ -309,17 +305,11 @@ async def _faststream_hop(settings: KafkaSettings, size: int, count: int, work) 
             await work()
         await broker.publish(body, hop_out, key=b"k")
 
-    sink = AIOKafkaConsumer(hop_out, group_id=None, auto_offset_reset="latest", fetch_max_wait_ms=50,
-                            **client_options(settings))
     producer = AIOKafkaProducer(enable_idempotence=True, **client_options(settings))
     await broker.start()
-    await sink.start()
+    sink = await tail(settings, hop_out)
     await producer.start()
     try:
-        while not sink.assignment():
-            await asyncio.sleep(0.05)
-        for partition in sink.assignment():
-            await sink.position(partition)
         payload = os.urandom(size)
         await producer.send_and_wait(hop_in, payload, key=b"k")  # the subscriber's group has joined once this is back
         await asyncio.wait_for(sink.getone(), 60)
